@@ -1,0 +1,43 @@
+# aeauth: PGXS build.  `make && make install`, then `make installcheck` against a running server.
+# The whole suite on a throwaway cluster: scripts/test.sh (see README.md).
+
+EXTENSION   = aeauth
+# One source of truth for the version: aeauth.control.  C gets it as AEAUTH_VERSION.
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big  = aeauth
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+AEAUTH_HEADERS = $(wildcard src/*.h)
+
+# A fresh install runs aeauth--1.0.sql and then every upgrade script in order (as pg_cron does),
+# so the upgrade chain is exercised on every install and a fresh install equals an upgraded one.
+DATA        = $(sort $(wildcard sql/aeauth--*.sql))
+
+# pg_regress: inputs in test/sql, expected output in expected/ (found there first, see BUILD-NOTES).
+REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test
+
+PG_CONFIG  ?= pg_config
+WERROR     ?= -Werror
+PG_CFLAGS  += -std=gnu11 -Wall -Wextra $(WERROR) -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CPPFLAGS += -DAEAUTH_VERSION=\"$(EXTVERSION)\"
+SHLIB_LINK += $(AEAUTH_LIBS)
+
+# PGXS compiles LLVM bitcode with clang when the server was built with JIT support, and
+# `make install` rebuilds it.  aeauth's hot paths are SPI calls, not expressions JIT could
+# inline, so the bitcode buys nothing and only makes the build depend on clang: turn it off
+# here (an environment variable would be ignored; `override` beats Makefile.global).
+override with_llvm = no
+
+EXTRA_CLEAN = results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(OBJS): $(AEAUTH_HEADERS)
+
+.PHONY: test demo bench
+test:
+	bash scripts/test.sh
+demo:
+	bash scripts/demo.sh

@@ -1,0 +1,29 @@
+/*
+ * aeauth.c: module entry point.  _PG_init only calls the Init() of each part.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "aeauth.h"
+#include "guc.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	GucInit();
+}
+
+PG_FUNCTION_INFO_V1(aeauth_library_version);
+
+/* The version of the loaded aeauth.so (aeauth.control's default_version when it was built). */
+Datum
+aeauth_library_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(AEAUTH_VERSION));
+}

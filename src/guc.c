@@ -1,0 +1,94 @@
+/*
+ * guc.c: defines the aeauth.* settings.
+ *
+ * Every setting here changes how credentials are checked, so every one is PGC_SUSET: the
+ * backend's role can neither SET it, nor ALTER ROLE ... SET it, nor set_config() it.
+ * Defaults follow ../shared/API.md; units let a superuser write '1min' or '19MB'.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "aeauth.h"
+#include "guc.h"
+
+int			aeauth_argon2_memory_kib = 19456;
+int			aeauth_argon2_iterations = 2;
+int			aeauth_password_min_length = 8;
+int			aeauth_max_failed_attempts = 5;
+int			aeauth_lockout_base_ms = 60 * 1000;
+int			aeauth_lockout_max_ms = 60 * 60 * 1000;
+bool		aeauth_paranoid = true;
+int			aeauth_refresh_reuse_interval_ms = 10 * 1000;
+
+void
+GucInit(void)
+{
+	DefineCustomIntVariable("aeauth.argon2_memory_kib",
+							"Memory cost of new argon2id password hashes.",
+							"OWASP's recommendation for argon2id is 19 MiB with 2 iterations.",
+							&aeauth_argon2_memory_kib,
+							19456, 8, 4 * 1024 * 1024,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.argon2_iterations",
+							"Time cost (passes) of new argon2id password hashes.",
+							NULL,
+							&aeauth_argon2_iterations,
+							2, 1, 64,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.password_min_length",
+							"Minimum password length, in characters after NFKC normalization.",
+							NULL,
+							&aeauth_password_min_length,
+							8, 1, 256,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.max_failed_attempts",
+							"Consecutive failed logins that lock an account.",
+							NULL,
+							&aeauth_max_failed_attempts,
+							5, 1, 1000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.lockout_base",
+							"Duration of the first lock; each further lock doubles it.",
+							NULL,
+							&aeauth_lockout_base_ms,
+							60 * 1000, 1000, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.lockout_max",
+							"Longest a lock lasts.",
+							NULL,
+							&aeauth_lockout_max_ms,
+							60 * 60 * 1000, 1000, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("aeauth.paranoid",
+							 "Report locked, disabled and unverified accounts as invalid_credentials.",
+							 "The audit log keeps the true reason.",
+							 &aeauth_paranoid,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.refresh_reuse_interval",
+							"How long a rotated refresh token still returns the same new token pair.",
+							"Presented again after this interval, it revokes the whole session.",
+							&aeauth_refresh_reuse_interval_ms,
+							10 * 1000, 0, 60 * 60 * 1000,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("aeauth");
+}

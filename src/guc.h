@@ -1,0 +1,18 @@
+/*
+ * guc.h: the aeauth.* settings.  All are PGC_SUSET: only a superuser may change them.
+ */
+#ifndef AEAUTH_GUC_H
+#define AEAUTH_GUC_H
+
+extern int	aeauth_argon2_memory_kib;
+extern int	aeauth_argon2_iterations;
+extern int	aeauth_password_min_length;
+extern int	aeauth_max_failed_attempts;
+extern int	aeauth_lockout_base_ms;
+extern int	aeauth_lockout_max_ms;
+extern bool aeauth_paranoid;
+extern int	aeauth_refresh_reuse_interval_ms;
+
+extern void GucInit(void);
+
+#endif							/* AEAUTH_GUC_H */
