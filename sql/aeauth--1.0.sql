@@ -171,6 +171,117 @@ SELECT pg_catalog.pg_extension_config_dump('aeauth.users', '');
 SELECT pg_catalog.pg_extension_config_dump('aeauth.user_sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('aeauth.user_audit_log', '');
 
+-- ---------------------------------------------------------------------------------------------
+-- Access.  The backend's role reaches data only through functions.  Each version's script lists
+-- the functions (and views) it adds in api_objects, with the kind of role that may use them;
+-- grant_app_access / grant_admin_access grant from that list and remember the grantee, and every
+-- upgrade script ends with aeauth.refresh_grants(), so new objects reach existing grantees.
+CREATE TABLE aeauth.api_objects (
+    kind    text NOT NULL CONSTRAINT api_objects_kind_check CHECK (kind IN ('function', 'view')),
+    name    text NOT NULL,   -- a regprocedure or regclass spelling: 'aeauth.login(text,text,...)'
+    access  text NOT NULL CONSTRAINT api_objects_access_check CHECK (access IN ('app', 'admin')),
+    PRIMARY KEY (kind, name)
+);
+
+-- Who was granted what; dumped, so that a restored database keeps its grantees.
+CREATE TABLE aeauth.grantees (
+    grantee regrole NOT NULL,
+    access  text    NOT NULL CONSTRAINT grantees_access_check CHECK (access IN ('app', 'admin')),
+    PRIMARY KEY (grantee, access)
+);
+SELECT pg_catalog.pg_extension_config_dump('aeauth.grantees', '');
+
+INSERT INTO aeauth.api_objects VALUES ('function', 'aeauth.library_version()', 'admin');
+
+-- Makes one role's privileges match what aeauth.grantees says of it: revoke everything listed
+-- in api_objects, then grant per level ('admin' includes 'app').
+CREATE FUNCTION aeauth.apply_grants(role regrole) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $fn$
+DECLARE
+    o record;
+    is_app boolean;
+    is_admin boolean;
+BEGIN
+    SELECT bool_or(g.access OPERATOR(pg_catalog.=) 'app'), bool_or(g.access OPERATOR(pg_catalog.=) 'admin')
+      INTO is_app, is_admin
+      FROM aeauth.grantees g WHERE g.grantee OPERATOR(pg_catalog.=) role;
+    is_app := coalesce(is_app, false);
+    is_admin := coalesce(is_admin, false);
+
+    FOR o IN SELECT a.kind, a.name, a.access FROM aeauth.api_objects a ORDER BY a.kind, a.name LOOP
+        IF o.kind OPERATOR(pg_catalog.=) 'function' THEN
+            EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %s', o.name::regprocedure, role);
+            IF is_admin OR (is_app AND o.access OPERATOR(pg_catalog.=) 'app') THEN
+                EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', o.name::regprocedure, role);
+            END IF;
+        ELSE
+            EXECUTE format('REVOKE ALL ON %s FROM %s', o.name::regclass, role);
+            IF is_admin OR (is_app AND o.access OPERATOR(pg_catalog.=) 'app') THEN
+                EXECUTE format('GRANT SELECT ON %s TO %s', o.name::regclass, role);
+            END IF;
+        END IF;
+    END LOOP;
+
+    IF is_app OR is_admin THEN
+        EXECUTE format('GRANT USAGE ON SCHEMA aeauth TO %s', role);
+    ELSE
+        EXECUTE format('REVOKE ALL ON SCHEMA aeauth FROM %s', role);
+    END IF;
+END
+$fn$;
+
+-- Re-applies every recorded grant; the last statement of every upgrade script.
+CREATE FUNCTION aeauth.refresh_grants() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $fn$
+DECLARE
+    r regrole;
+BEGIN
+    FOR r IN SELECT DISTINCT g.grantee FROM aeauth.grantees g LOOP
+        PERFORM aeauth.apply_grants(r);
+    END LOOP;
+END
+$fn$;
+
+CREATE FUNCTION aeauth.grant_app_access(grantee regrole) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        INSERT INTO aeauth.grantees (grantee, access) VALUES (grantee, 'app') ON CONFLICT DO NOTHING;
+        SELECT aeauth.apply_grants(grantee);
+    END;
+
+CREATE FUNCTION aeauth.revoke_app_access(grantee regrole) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        DELETE FROM aeauth.grantees g
+         WHERE g.grantee OPERATOR(pg_catalog.=) revoke_app_access.grantee
+           AND g.access OPERATOR(pg_catalog.=) 'app';
+        SELECT aeauth.apply_grants(grantee);
+    END;
+
+CREATE FUNCTION aeauth.grant_admin_access(grantee regrole) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        INSERT INTO aeauth.grantees (grantee, access) VALUES (grantee, 'admin') ON CONFLICT DO NOTHING;
+        SELECT aeauth.apply_grants(grantee);
+    END;
+
+CREATE FUNCTION aeauth.revoke_admin_access(grantee regrole) RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    BEGIN ATOMIC
+        DELETE FROM aeauth.grantees g
+         WHERE g.grantee OPERATOR(pg_catalog.=) revoke_admin_access.grantee
+           AND g.access OPERATOR(pg_catalog.=) 'admin';
+        SELECT aeauth.apply_grants(grantee);
+    END;
+
+-- Nothing is executable or readable by PUBLIC (functions are executable by PUBLIC by default).
 REVOKE ALL ON ALL TABLES IN SCHEMA aeauth FROM PUBLIC;
-REVOKE ALL ON FUNCTION aeauth.library_version() FROM PUBLIC;
-REVOKE ALL ON FUNCTION aeauth.set_updated_at() FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA aeauth FROM PUBLIC;

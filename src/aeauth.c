@@ -7,6 +7,7 @@
 #include "utils/builtins.h"
 
 #include "aeauth.h"
+#include "audit.h"
 #include "guc.h"
 
 PG_MODULE_MAGIC;
@@ -17,6 +18,7 @@ void
 _PG_init(void)
 {
 	GucInit();
+	AuditInit();
 }
 
 PG_FUNCTION_INFO_V1(aeauth_library_version);

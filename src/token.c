@@ -1,0 +1,131 @@
+/*
+ * token.c: generation, parsing and hashing of opaque tokens (see token.h).
+ */
+#include "postgres.h"
+
+#include "common/base64.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "port.h"
+#include "utils/builtins.h"
+
+#include "aeauth.h"
+#include "token.h"
+
+void
+token_sha256(const void *data, size_t len, uint8 out[TOKEN_HASH_LEN])
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL ||
+		pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, data, len) < 0 ||
+		pg_cryptohash_final(ctx, out, TOKEN_HASH_LEN) < 0)
+	{
+		const char *why = ctx ? pg_cryptohash_error(ctx) : "out of memory";
+
+		pg_cryptohash_free(ctx);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("aeauth: could not compute SHA-256: %s", why)));
+	}
+	pg_cryptohash_free(ctx);
+}
+
+char *
+token_from_bytes(const char *prefix, const uint8 bytes[TOKEN_RANDOM_BYTES],
+				 uint8 hash_out[TOKEN_HASH_LEN])
+{
+	size_t		plen = strlen(prefix);
+	char		b64[48];		/* pg_b64_enc_len(32) = 44 */
+	char	   *out;
+	int			n;
+
+	n = pg_b64_encode((const char *) bytes, TOKEN_RANDOM_BYTES, b64, sizeof(b64));
+	if (n != TOKEN_B64_LEN + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("aeauth: unexpected base64 length %d", n)));
+
+	out = palloc(plen + TOKEN_B64_LEN + 1);
+	memcpy(out, prefix, plen);
+	for (int i = 0; i < TOKEN_B64_LEN; i++)
+	{
+		char		c = b64[i];
+
+		out[plen + i] = (c == '+') ? '-' : (c == '/') ? '_' : c;
+	}
+	out[plen + TOKEN_B64_LEN] = '\0';
+	explicit_bzero(b64, sizeof(b64));
+
+	token_sha256(out, plen + TOKEN_B64_LEN, hash_out);
+	return out;
+}
+
+char *
+token_generate(const char *prefix, uint8 hash_out[TOKEN_HASH_LEN])
+{
+	uint8		bytes[TOKEN_RANDOM_BYTES];
+	char	   *out;
+
+	if (!pg_strong_random(bytes, sizeof(bytes)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("aeauth: could not generate random bytes")));
+	out = token_from_bytes(prefix, bytes, hash_out);
+	explicit_bzero(bytes, sizeof(bytes));
+	return out;
+}
+
+static inline bool
+is_b64url(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		(c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool
+token_parse(const char *prefix, const char *text, size_t len, uint8 hash_out[TOKEN_HASH_LEN])
+{
+	size_t		plen = strlen(prefix);
+
+	if (len != plen + TOKEN_B64_LEN || memcmp(text, prefix, plen) != 0)
+		return false;
+	for (size_t i = plen; i < len; i++)
+		if (!is_b64url(text[i]))
+			return false;
+
+	/*
+	 * 43 base64 characters carry 258 bits; a canonical encoding of 32 bytes has the last
+	 * character's two low bits zero.  Refusing the other three spellings keeps one token per
+	 * secret.
+	 */
+	{
+		char		last = text[len - 1];
+		int			v;
+
+		if (last >= 'A' && last <= 'Z')
+			v = last - 'A';
+		else if (last >= 'a' && last <= 'z')
+			v = last - 'a' + 26;
+		else if (last >= '0' && last <= '9')
+			v = last - '0' + 52;
+		else
+			v = (last == '-') ? 62 : 63;
+		if (v & 3)
+			return false;
+	}
+
+	token_sha256(text, len, hash_out);
+	return true;
+}
+
+Datum
+token_hash_datum(const uint8 hash[TOKEN_HASH_LEN])
+{
+	bytea	   *b = palloc(VARHDRSZ + TOKEN_HASH_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + TOKEN_HASH_LEN);
+	memcpy(VARDATA(b), hash, TOKEN_HASH_LEN);
+	return PointerGetDatum(b);
+}
