@@ -9,6 +9,7 @@
 #include "aeauth.h"
 #include "audit.h"
 #include "guc.h"
+#include "session.h"
 
 PG_MODULE_MAGIC;
 
@@ -19,6 +20,7 @@ _PG_init(void)
 {
 	GucInit();
 	AuditInit();
+	SessionInit();
 }
 
 PG_FUNCTION_INFO_V1(aeauth_library_version);
