@@ -22,6 +22,12 @@ int			aeauth_lockout_base_ms = 60 * 1000;
 int			aeauth_lockout_max_ms = 60 * 60 * 1000;
 bool		aeauth_paranoid = true;
 int			aeauth_refresh_reuse_interval_ms = 10 * 1000;
+int			aeauth_access_token_ttl_s = 15 * 60;
+int			aeauth_refresh_token_ttl_s = 30 * 24 * 3600;
+int			aeauth_session_idle_timeout_s = 7 * 24 * 3600;
+int			aeauth_session_absolute_timeout_s = 90 * 24 * 3600;
+int			aeauth_max_sessions_per_user = 10;
+int			aeauth_session_risk_threshold = 50;
 
 void
 GucInit(void)
@@ -88,6 +94,54 @@ GucInit(void)
 							&aeauth_refresh_reuse_interval_ms,
 							10 * 1000, 0, 60 * 60 * 1000,
 							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.access_token_ttl",
+							"Lifetime of an access token.",
+							"The backend refreshes the session when it expires.",
+							&aeauth_access_token_ttl_s,
+							15 * 60, 1, 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.refresh_token_ttl",
+							"Lifetime of a refresh token; each refresh issues a new one.",
+							"Never beyond the session's absolute timeout.",
+							&aeauth_refresh_token_ttl_s,
+							30 * 24 * 3600, 60, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.session_idle_timeout",
+							"A session without activity for this long is refused; 0 disables the limit.",
+							"Activity is recorded at most once a minute, so the limit is exact to a minute.",
+							&aeauth_session_idle_timeout_s,
+							7 * 24 * 3600, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.session_absolute_timeout",
+							"Longest life of a session from its login; no refresh extends it.",
+							"Applied to existing sessions too: it is measured from created_at when checked.",
+							&aeauth_session_absolute_timeout_s,
+							90 * 24 * 3600, 60, INT_MAX,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.max_sessions_per_user",
+							"Live sessions a user may have; a new one revokes the least recently used.",
+							"0 means no limit.",
+							&aeauth_max_sessions_per_user,
+							10, 0, 100000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.session_risk_threshold",
+							"A new session whose risk score is above this is marked suspicious.",
+							NULL,
+							&aeauth_session_risk_threshold,
+							50, 0, 100,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("aeauth");

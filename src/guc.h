@@ -12,6 +12,12 @@ extern int	aeauth_lockout_base_ms;
 extern int	aeauth_lockout_max_ms;
 extern bool aeauth_paranoid;
 extern int	aeauth_refresh_reuse_interval_ms;
+extern int	aeauth_access_token_ttl_s;
+extern int	aeauth_refresh_token_ttl_s;
+extern int	aeauth_session_idle_timeout_s;
+extern int	aeauth_session_absolute_timeout_s;
+extern int	aeauth_max_sessions_per_user;
+extern int	aeauth_session_risk_threshold;
 
 extern void GucInit(void);
 

@@ -1,0 +1,401 @@
+/*
+ * refresh.c: refresh_session, rotation of both tokens with reuse detection.
+ *
+ * Rotation: the child tokens are derived from the presented refresh token P with a keyed hash,
+ *     access  = "aea_" + b64url(HMAC-SHA-256(K, "aeauth access\0"  || P))
+ *     refresh = "aer_" + b64url(HMAC-SHA-256(K, "aeauth refresh\0" || P))
+ * where K is the database's secret (aeauth.session_secret).  P's hash moves to
+ * aeauth.session_rotated_tokens, the session row gets the children's hashes.  No plaintext is
+ * stored, yet a caller presenting P again can be given the very same pair: re-derive it, and
+ * check that its refresh hash is still the session's current one.  Without K, nobody who sees
+ * an old P (a log, a proxy) can compute its children offline.
+ *
+ * Presenting P again:
+ *   within aeauth.refresh_reuse_interval of its rotation, while its children are still current:
+ *     'ok' and the same pair (two tabs, a retried request);
+ *   otherwise: reuse.  The whole session (every token descended from the login) is revoked,
+ *     NOTIFY sent, a critical security audit event written, 'reused' returned.
+ * Concurrent refreshes of one session are serialized by the row lock (SELECT ... FOR UPDATE):
+ * the waiters find the row rotated when the first commits, and take the re-derivation path.
+ * That relies on READ COMMITTED (each statement sees the latest commits), the default.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hmac.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "aeauth.h"
+#include "audit.h"
+#include "guc.h"
+#include "session.h"
+#include "session_internal.h"
+#include "token.h"
+
+#define SECRET_LEN 32
+
+static SPIPlanPtr secret_plan = NULL;
+static SPIPlanPtr current_plan = NULL;
+static SPIPlanPtr rotated_plan = NULL;
+static SPIPlanPtr by_id_plan = NULL;
+static SPIPlanPtr rotate_plan = NULL;
+static SPIPlanPtr retire_plan = NULL;
+static SPIPlanPtr reuse_revoke_plan = NULL;
+
+/* The secret, cached per backend; keyed by the table's OID so a re-created extension reloads. */
+static uint8 secret[SECRET_LEN];
+static Oid	secret_relid = InvalidOid;
+
+
+static const uint8 *
+session_secret(void)
+{
+	Oid			relid = get_relname_relid("session_secret", get_namespace_oid("aeauth", false));
+	bytea	   *k;
+	bool		isnull;
+	int			rc;
+
+	if (OidIsValid(relid) && relid == secret_relid)
+		return secret;
+	/* After a restore the table holds the dumped key and the one CREATE EXTENSION made: the
+	 * oldest wins, so tokens issued before the dump re-derive the same children. */
+	session_plan(&secret_plan,
+				 "SELECT k.key FROM aeauth.session_secret k ORDER BY k.created_at, k.key LIMIT 1",
+				 0, NULL);
+	rc = SPI_execute_plan(secret_plan, NULL, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("aeauth: the session secret is missing"),
+						errhint("aeauth.session_secret must hold one row; reinstall the extension.")));
+	k = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || VARSIZE_ANY_EXHDR(k) != SECRET_LEN)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("aeauth: the session secret has the wrong length")));
+	memcpy(secret, VARDATA_ANY(k), SECRET_LEN);
+	secret_relid = relid;
+	return secret;
+}
+
+/* token = prefix + b64url(HMAC(K, label || parent)); its hash in hash_out. */
+static char *
+derive_token(const uint8 *key, const char *label, const char *prefix, const char *parent,
+			 size_t parent_len, uint8 hash_out[TOKEN_HASH_LEN])
+{
+	uint8		mac[TOKEN_RANDOM_BYTES];
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	char	   *tok;
+
+	if (ctx == NULL ||
+		pg_hmac_init(ctx, key, SECRET_LEN) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) label, strlen(label) + 1) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) parent, parent_len) < 0 ||
+		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
+	{
+		const char *why = ctx ? pg_hmac_error(ctx) : "out of memory";
+
+		pg_hmac_free(ctx);
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("aeauth: could not compute HMAC-SHA-256: %s", why)));
+	}
+	pg_hmac_free(ctx);
+	tok = token_from_bytes(prefix, mac, hash_out);
+	explicit_bzero(mac, sizeof(mac));
+	return tok;
+}
+
+static bool
+hash_equal(const uint8 *a, const uint8 *b)
+{
+	uint8		diff = 0;
+
+	for (int i = 0; i < TOKEN_HASH_LEN; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+typedef struct SessionRow
+{
+	pg_uuid_t	id;
+	pg_uuid_t	user_id;
+	char		status[16];
+	TimestampTz expires_at;
+	TimestampTz access_expires_at;
+	TimestampTz last_activity;
+	TimestampTz created_at;
+	int32		generation;
+	uint8		refresh_hash[TOKEN_HASH_LEN];
+} SessionRow;
+
+#define SESSION_COLUMNS \
+	"SELECT s.id, s.user_id, s.status::text, s.expires_at, s.access_expires_at, s.last_activity," \
+	"       s.created_at, s.generation, s.refresh_token_hash FROM aeauth.user_sessions s"
+
+static void
+read_session_row(SessionRow *r)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	bytea	   *h;
+
+	r->id = *DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
+	r->user_id = *DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
+	strlcpy(r->status, SPI_getvalue(tup, desc, 3), sizeof(r->status));
+	r->expires_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+	r->access_expires_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
+	r->last_activity = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+	r->created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+	r->generation = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+	h = DatumGetByteaPP(SPI_getbinval(tup, desc, 9, &isnull));
+	memset(r->refresh_hash, 0, TOKEN_HASH_LEN);
+	if (VARSIZE_ANY_EXHDR(h) == TOKEN_HASH_LEN)
+		memcpy(r->refresh_hash, VARDATA_ANY(h), TOKEN_HASH_LEN);
+}
+
+/* NULL when the session may be refreshed now, else the status to return. */
+static const char *
+refusal(const SessionRow *r, TimestampTz now)
+{
+	if (strcmp(r->status, "active") != 0)
+		return strcmp(r->status, "expired") == 0 ? "expired" : "invalid";
+	if (r->expires_at <= now ||
+		r->created_at + USECS(aeauth_session_absolute_timeout_s) <= now ||
+		(aeauth_session_idle_timeout_s > 0 &&
+		 r->last_activity + USECS(aeauth_session_idle_timeout_s) <= now))
+		return "expired";
+	return NULL;
+}
+
+static bool
+fetch_one(SPIPlanPtr plan, Datum *values, const char *what)
+{
+	int			rc = SPI_execute_plan(plan, values, NULL, false, 1);
+
+	if (rc != SPI_OK_SELECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+						errmsg("aeauth: %s failed: %s", what, SPI_result_code_string(rc))));
+	return SPI_processed == 1;
+}
+
+static void
+reuse_detected(const SessionRow *r, TimestampTz rotated_at, TimestampTz now,
+			   Datum ip, bool has_ip, const char *user_agent)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		values[1] = {UUIDPGetDatum(&r->id)};
+	char		meta[256];
+	AuditEvent	ev = {0};
+
+	session_plan(&reuse_revoke_plan,
+				 "UPDATE aeauth.user_sessions"
+				 "   SET status = 'revoked', revoked_at = pg_catalog.now(), revoked_by = 'security'"
+				 " WHERE id" EQ "$1 AND status" EQ "'active'"
+				 " RETURNING id, user_id",
+				 1, types);
+	session_revoke_rows(reuse_revoke_plan, values, NULL, "security", NULL, NULL);
+
+	snprintf(meta, sizeof(meta),
+			 "{\"reason\": \"refresh_token_reuse\", \"generation\": %d,"
+			 " \"seconds_since_rotation\": %.3f, \"refresh_reuse_interval_ms\": %d,"
+			 " \"revoked_by\": \"security\"}",
+			 r->generation, (double) (now - rotated_at) / USECS_PER_SEC,
+			 aeauth_refresh_reuse_interval_ms);
+	ev.user_id = &r->user_id;
+	ev.session_id = &r->id;
+	ev.event_type = "refresh_token_reuse";
+	ev.event_category = "security";
+	ev.action = "revoke_session";
+	ev.status = "failure";
+	ev.ip_address = ip;
+	ev.has_ip = has_ip;
+	ev.user_agent = user_agent;
+	ev.metadata_json = meta;
+	ev.severity = "critical";
+	audit_log_event(&ev, NULL);
+}
+
+PG_FUNCTION_INFO_V1(aeauth_refresh_session);
+
+Datum
+aeauth_refresh_session(PG_FUNCTION_ARGS)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	uint8		presented[TOKEN_HASH_LEN];
+	uint8		access_hash[TOKEN_HASH_LEN];
+	uint8		refresh_hash[TOKEN_HASH_LEN];
+	Datum		ip = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	bool		has_ip = !PG_ARGISNULL(1);
+	char	   *user_agent = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	const char *status;
+	SessionTokens t;
+	SessionRow	r;
+	text	   *tok;
+	const char *p;
+	size_t		plen;
+	Datum		values[7];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(AEAUTH_ERRCODE_NULL), errmsg("token must not be null")));
+	tok = PG_GETARG_TEXT_PP(0);
+	p = VARDATA_ANY(tok);
+	plen = VARSIZE_ANY_EXHDR(tok);
+	if (!token_parse(TOKEN_PREFIX_REFRESH, p, plen, presented))
+	{
+		session_emit_row(fcinfo, "invalid", NULL, NULL);
+		return (Datum) 0;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+
+	{
+		Oid			types[1] = {BYTEAOID};
+
+		session_plan(&current_plan,
+					 SESSION_COLUMNS " WHERE s.refresh_token_hash" EQ "$1 FOR UPDATE OF s",
+					 1, types);
+	}
+	values[0] = token_hash_datum(presented);
+
+	if (fetch_one(current_plan, values, "refresh lookup"))
+	{
+		/* The current refresh token: rotate. */
+		read_session_row(&r);
+		status = refusal(&r, now);
+		if (status == NULL)
+		{
+			const uint8 *key = session_secret();
+			Oid			types[7] = {UUIDOID, BYTEAOID, BYTEAOID, TIMESTAMPTZOID,
+			TIMESTAMPTZOID, INETOID, TEXTOID};
+			Oid			rtypes[2] = {BYTEAOID, UUIDOID};
+			Datum		rvalues[2];
+			char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+			int			rc;
+			TimestampTz absolute = r.created_at + USECS(aeauth_session_absolute_timeout_s);
+
+			t.session_id = r.id;
+			t.access_token = derive_token(key, "aeauth access", TOKEN_PREFIX_ACCESS, p, plen,
+										  access_hash);
+			t.refresh_token = derive_token(key, "aeauth refresh", TOKEN_PREFIX_REFRESH, p, plen,
+										   refresh_hash);
+			t.refresh_expires_at = Min(now + USECS(aeauth_refresh_token_ttl_s), absolute);
+			t.access_expires_at = Min(now + USECS(aeauth_access_token_ttl_s), t.refresh_expires_at);
+			t.risk_score = 0;
+			t.is_suspicious = false;
+
+			session_plan(&rotate_plan,
+						 "UPDATE aeauth.user_sessions"
+						 "   SET access_token_hash = $2, refresh_token_hash = $3,"
+						 "       access_expires_at = $4, expires_at = $5,"
+						 "       rotated_at = pg_catalog.now(), generation = generation + 1,"
+						 "       last_activity = pg_catalog.now(),"
+						 "       ip_address = coalesce($6, ip_address),"
+						 "       user_agent = coalesce($7, user_agent)"
+						 " WHERE id" EQ "$1",
+						 7, types);
+			values[0] = UUIDPGetDatum(&r.id);
+			values[1] = token_hash_datum(access_hash);
+			values[2] = token_hash_datum(refresh_hash);
+			values[3] = TimestampTzGetDatum(t.access_expires_at);
+			values[4] = TimestampTzGetDatum(t.refresh_expires_at);
+			values[5] = ip;
+			nulls[5] = has_ip ? ' ' : 'n';
+			values[6] = user_agent ? CStringGetTextDatum(user_agent) : (Datum) 0;
+			nulls[6] = user_agent ? ' ' : 'n';
+			rc = SPI_execute_plan(rotate_plan, values, nulls, false, 1);
+			if (rc != SPI_OK_UPDATE || SPI_processed != 1)
+				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+								errmsg("aeauth: rotation failed: %s", SPI_result_code_string(rc))));
+
+			session_plan(&retire_plan,
+						 "INSERT INTO aeauth.session_rotated_tokens (token_hash, session_id, rotated_at)"
+						 " VALUES ($1, $2, pg_catalog.now())",
+						 2, rtypes);
+			rvalues[0] = token_hash_datum(presented);
+			rvalues[1] = UUIDPGetDatum(&r.id);
+			rc = SPI_execute_plan(retire_plan, rvalues, NULL, false, 1);
+			if (rc != SPI_OK_INSERT)
+				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+								errmsg("aeauth: rotation failed: %s", SPI_result_code_string(rc))));
+			status = "ok";
+		}
+	}
+	else
+	{
+		Oid			types[1] = {BYTEAOID};
+		Oid			itypes[1] = {UUIDOID};
+		bool		isnull;
+		pg_uuid_t	sid;
+		TimestampTz rotated_at;
+
+		session_plan(&rotated_plan,
+					 "SELECT r.session_id, r.rotated_at FROM aeauth.session_rotated_tokens r"
+					 " WHERE r.token_hash" EQ "$1",
+					 1, types);
+		session_plan(&by_id_plan, SESSION_COLUMNS " WHERE s.id" EQ "$1 FOR UPDATE OF s",
+					 1, itypes);
+		if (!fetch_one(rotated_plan, values, "rotated token lookup"))
+			status = "invalid";
+		else
+		{
+			sid = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			rotated_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 2, &isnull));
+			values[0] = UUIDPGetDatum(&sid);
+			if (!fetch_one(by_id_plan, values, "session lookup"))
+				status = "invalid";
+			else
+			{
+				read_session_row(&r);
+				status = refusal(&r, now);
+				if (status == NULL)
+				{
+					const uint8 *key = session_secret();
+
+					/* Its children, if they are still the session's current pair. */
+					t.refresh_token = derive_token(key, "aeauth refresh", TOKEN_PREFIX_REFRESH,
+												   p, plen, refresh_hash);
+					if (hash_equal(refresh_hash, r.refresh_hash) &&
+						now - rotated_at <= (int64) aeauth_refresh_reuse_interval_ms * 1000)
+					{
+						t.session_id = r.id;
+						t.access_token = derive_token(key, "aeauth access", TOKEN_PREFIX_ACCESS,
+													  p, plen, access_hash);
+						t.access_expires_at = r.access_expires_at;
+						t.refresh_expires_at = r.expires_at;
+						t.risk_score = 0;
+						t.is_suspicious = false;
+						status = "ok";
+					}
+					else
+					{
+						explicit_bzero(t.refresh_token, strlen(t.refresh_token));
+						reuse_detected(&r, rotated_at, now, ip, has_ip, user_agent);
+						status = "reused";
+					}
+				}
+			}
+		}
+	}
+	SPI_finish();
+
+	if (strcmp(status, "ok") == 0)
+	{
+		session_emit_row(fcinfo, status, &r.user_id, &t);
+		explicit_bzero(t.access_token, strlen(t.access_token));
+		explicit_bzero(t.refresh_token, strlen(t.refresh_token));
+	}
+	else
+		session_emit_row(fcinfo, status, NULL, NULL);
+	explicit_bzero(access_hash, sizeof(access_hash));
+	explicit_bzero(refresh_hash, sizeof(refresh_hash));
+	return (Datum) 0;
+}
