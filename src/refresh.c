@@ -47,7 +47,6 @@ static SPIPlanPtr current_plan = NULL;
 static SPIPlanPtr rotated_plan = NULL;
 static SPIPlanPtr by_id_plan = NULL;
 static SPIPlanPtr rotate_plan = NULL;
-static SPIPlanPtr retire_plan = NULL;
 static SPIPlanPtr reuse_revoke_plan = NULL;
 
 /* The secret, cached per backend; keyed by the table's OID so a re-created extension reloads. */
@@ -265,68 +264,88 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 	}
 	values[0] = token_hash_datum(presented);
 
+	/*
+	 * Fast path, one statement: rotate the session whose current refresh token this is, if it
+	 * is live; the row lock it takes is what concurrent presenters of the same token wait on.
+	 */
+	{
+		const uint8 *key = session_secret();
+		Oid			types[9] = {BYTEAOID, BYTEAOID, BYTEAOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		INTERVALOID, INTERVALOID, INETOID, TEXTOID};
+		Datum		v[9];
+		char		n[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+		Interval   *absolute = palloc0(sizeof(Interval));
+		Interval   *idle = palloc0(sizeof(Interval));
+		int			rc;
+		bool		isnull;
+
+		absolute->time = USECS(aeauth_session_absolute_timeout_s);
+		idle->time = USECS(aeauth_session_idle_timeout_s);
+		t.access_token = derive_token(key, "aeauth access", TOKEN_PREFIX_ACCESS, p, plen,
+									  access_hash);
+		t.refresh_token = derive_token(key, "aeauth refresh", TOKEN_PREFIX_REFRESH, p, plen,
+									   refresh_hash);
+		t.risk_score = 0;
+		t.is_suspicious = false;
+		session_plan(&rotate_plan,
+					 "WITH u AS ("
+					 "  UPDATE aeauth.user_sessions s"
+					 "     SET access_token_hash = $2, refresh_token_hash = $3,"
+					 "         expires_at = LEAST($4, s.created_at OPERATOR(pg_catalog.+) $6),"
+					 "         access_expires_at = LEAST($5, $4, s.created_at OPERATOR(pg_catalog.+) $6),"
+					 "         rotated_at = pg_catalog.now(), generation = s.generation OPERATOR(pg_catalog.+) 1,"
+					 "         last_activity = pg_catalog.now(),"
+					 "         ip_address = coalesce($8, s.ip_address), user_agent = coalesce($9, s.user_agent)"
+					 "   WHERE s.refresh_token_hash" EQ "$1 AND s.status" EQ "'active'"
+					 "     AND s.expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
+					 "     AND (s.created_at OPERATOR(pg_catalog.+) $6) OPERATOR(pg_catalog.>) pg_catalog.now()"
+					 "     AND ($7 IS NULL OR (s.last_activity OPERATOR(pg_catalog.+) $7)"
+					 "                        OPERATOR(pg_catalog.>) pg_catalog.now())"
+					 "  RETURNING s.id, s.user_id, s.access_expires_at, s.expires_at),"
+					 " r AS (INSERT INTO aeauth.session_rotated_tokens (token_hash, session_id, rotated_at)"
+					 "       SELECT $1, u.id, pg_catalog.now() FROM u)"
+					 " SELECT u.id, u.user_id, u.access_expires_at, u.expires_at FROM u",
+					 9, types);
+		v[0] = values[0];
+		v[1] = token_hash_datum(access_hash);
+		v[2] = token_hash_datum(refresh_hash);
+		v[3] = TimestampTzGetDatum(now + USECS(aeauth_refresh_token_ttl_s));
+		v[4] = TimestampTzGetDatum(now + USECS(aeauth_access_token_ttl_s));
+		v[5] = IntervalPGetDatum(absolute);
+		v[6] = IntervalPGetDatum(idle);
+		n[6] = aeauth_session_idle_timeout_s > 0 ? ' ' : 'n';
+		v[7] = ip;
+		n[7] = has_ip ? ' ' : 'n';
+		v[8] = user_agent ? CStringGetTextDatum(user_agent) : (Datum) 0;
+		n[8] = user_agent ? ' ' : 'n';
+		rc = SPI_execute_plan(rotate_plan, v, n, false, 0);
+		if (rc != SPI_OK_SELECT)
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+							errmsg("aeauth: rotation failed: %s", SPI_result_code_string(rc))));
+		if (SPI_processed == 1)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[0];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+
+			r.id = *DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull));
+			r.user_id = *DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull));
+			t.session_id = r.id;
+			t.access_expires_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+			t.refresh_expires_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
+			status = "ok";
+			goto done;
+		}
+		explicit_bzero(t.access_token, strlen(t.access_token));
+		explicit_bzero(t.refresh_token, strlen(t.refresh_token));
+	}
+
 	if (fetch_one(current_plan, values, "refresh lookup"))
 	{
-		/* The current refresh token: rotate. */
+		/* Its current refresh token, but not live (the rotation above did not match). */
 		read_session_row(&r);
 		status = refusal(&r, now);
 		if (status == NULL)
-		{
-			const uint8 *key = session_secret();
-			Oid			types[7] = {UUIDOID, BYTEAOID, BYTEAOID, TIMESTAMPTZOID,
-			TIMESTAMPTZOID, INETOID, TEXTOID};
-			Oid			rtypes[2] = {BYTEAOID, UUIDOID};
-			Datum		rvalues[2];
-			char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
-			int			rc;
-			TimestampTz absolute = r.created_at + USECS(aeauth_session_absolute_timeout_s);
-
-			t.session_id = r.id;
-			t.access_token = derive_token(key, "aeauth access", TOKEN_PREFIX_ACCESS, p, plen,
-										  access_hash);
-			t.refresh_token = derive_token(key, "aeauth refresh", TOKEN_PREFIX_REFRESH, p, plen,
-										   refresh_hash);
-			t.refresh_expires_at = Min(now + USECS(aeauth_refresh_token_ttl_s), absolute);
-			t.access_expires_at = Min(now + USECS(aeauth_access_token_ttl_s), t.refresh_expires_at);
-			t.risk_score = 0;
-			t.is_suspicious = false;
-
-			session_plan(&rotate_plan,
-						 "UPDATE aeauth.user_sessions"
-						 "   SET access_token_hash = $2, refresh_token_hash = $3,"
-						 "       access_expires_at = $4, expires_at = $5,"
-						 "       rotated_at = pg_catalog.now(), generation = generation + 1,"
-						 "       last_activity = pg_catalog.now(),"
-						 "       ip_address = coalesce($6, ip_address),"
-						 "       user_agent = coalesce($7, user_agent)"
-						 " WHERE id" EQ "$1",
-						 7, types);
-			values[0] = UUIDPGetDatum(&r.id);
-			values[1] = token_hash_datum(access_hash);
-			values[2] = token_hash_datum(refresh_hash);
-			values[3] = TimestampTzGetDatum(t.access_expires_at);
-			values[4] = TimestampTzGetDatum(t.refresh_expires_at);
-			values[5] = ip;
-			nulls[5] = has_ip ? ' ' : 'n';
-			values[6] = user_agent ? CStringGetTextDatum(user_agent) : (Datum) 0;
-			nulls[6] = user_agent ? ' ' : 'n';
-			rc = SPI_execute_plan(rotate_plan, values, nulls, false, 1);
-			if (rc != SPI_OK_UPDATE || SPI_processed != 1)
-				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-								errmsg("aeauth: rotation failed: %s", SPI_result_code_string(rc))));
-
-			session_plan(&retire_plan,
-						 "INSERT INTO aeauth.session_rotated_tokens (token_hash, session_id, rotated_at)"
-						 " VALUES ($1, $2, pg_catalog.now())",
-						 2, rtypes);
-			rvalues[0] = token_hash_datum(presented);
-			rvalues[1] = UUIDPGetDatum(&r.id);
-			rc = SPI_execute_plan(retire_plan, rvalues, NULL, false, 1);
-			if (rc != SPI_OK_INSERT)
-				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-								errmsg("aeauth: rotation failed: %s", SPI_result_code_string(rc))));
-			status = "ok";
-		}
+			status = "invalid";
 	}
 	else
 	{
@@ -385,6 +404,7 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 			}
 		}
 	}
+done:
 	SPI_finish();
 
 	if (strcmp(status, "ok") == 0)
