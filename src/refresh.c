@@ -83,13 +83,20 @@ session_secret(void)
 	return secret;
 }
 
-/* token = prefix + b64url(HMAC(K, label || parent)); its hash in hash_out. */
+/*
+ * The caller's memory context: tokens must outlive SPI_finish(), which frees everything
+ * allocated while connected.
+ */
+static MemoryContext result_cxt = NULL;
+
+/* token = prefix + b64url(HMAC(K, label || parent)), in result_cxt; its hash in hash_out. */
 static char *
 derive_token(const uint8 *key, const char *label, const char *prefix, const char *parent,
 			 size_t parent_len, uint8 hash_out[TOKEN_HASH_LEN])
 {
 	uint8		mac[TOKEN_RANDOM_BYTES];
 	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	MemoryContext old;
 	char	   *tok;
 
 	if (ctx == NULL ||
@@ -105,7 +112,9 @@ derive_token(const uint8 *key, const char *label, const char *prefix, const char
 						errmsg("aeauth: could not compute HMAC-SHA-256: %s", why)));
 	}
 	pg_hmac_free(ctx);
+	old = MemoryContextSwitchTo(result_cxt);
 	tok = token_from_bytes(prefix, mac, hash_out);
+	MemoryContextSwitchTo(old);
 	explicit_bzero(mac, sizeof(mac));
 	return tok;
 }
@@ -252,6 +261,7 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
+	result_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
 

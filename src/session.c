@@ -312,6 +312,8 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 	uint8		refresh_hash[TOKEN_HASH_LEN];
 	StringInfoData reasons;
 	StringInfoData meta;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	MemoryContext old;
 	int			rc;
 	bool		isnull;
 
@@ -376,8 +378,11 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 
 	out->refresh_expires_at = Min(now + USECS(aeauth_refresh_token_ttl_s), absolute);
 	out->access_expires_at = Min(now + USECS(aeauth_access_token_ttl_s), out->refresh_expires_at);
+	/* In the caller's context: the tokens must outlive SPI_finish(). */
+	old = MemoryContextSwitchTo(caller_cxt);
 	out->access_token = token_generate(TOKEN_PREFIX_ACCESS, access_hash);
 	out->refresh_token = token_generate(TOKEN_PREFIX_REFRESH, refresh_hash);
+	MemoryContextSwitchTo(old);
 
 	{
 		Oid			types[12] = {UUIDOID, BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID, INETOID,
