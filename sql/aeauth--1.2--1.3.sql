@@ -124,6 +124,13 @@ CREATE FUNCTION aeauth.current_user_id() RETURNS uuid
     LANGUAGE c STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'aeauth_current_user_id';
 
+-- Housekeeping (admin; run_maintenance() calls it): marks dead sessions 'expired' and deletes
+-- rotated refresh token hashes that can no longer matter.  Safe to run at any time.
+CREATE FUNCTION aeauth.expire_sessions() RETURNS TABLE(task text, affected bigint)
+    LANGUAGE c VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'aeauth_expire_sessions';
+
 -- A user leaving 'active' loses every session at once, whoever changes the status; this is
 -- what lets validate_session refuse non-active users without a second lookup.
 CREATE FUNCTION aeauth.revoke_sessions_on_status() RETURNS trigger
@@ -154,6 +161,7 @@ REVOKE ALL ON FUNCTION aeauth.revoke_user_sessions(uuid, uuid, text) FROM PUBLIC
 REVOKE ALL ON FUNCTION aeauth.list_sessions(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.current_user_id() FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.revoke_sessions_on_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION aeauth.expire_sessions() FROM PUBLIC;
 
 INSERT INTO aeauth.api_objects (kind, name, access) VALUES
     ('function', 'aeauth.create_session(uuid,inet,text,text,text,boolean)', 'admin'),
@@ -163,7 +171,8 @@ INSERT INTO aeauth.api_objects (kind, name, access) VALUES
     ('function', 'aeauth.revoke_session(uuid,text)', 'app'),
     ('function', 'aeauth.revoke_user_sessions(uuid,uuid,text)', 'app'),
     ('function', 'aeauth.list_sessions(uuid)', 'app'),
-    ('function', 'aeauth.current_user_id()', 'app');
+    ('function', 'aeauth.current_user_id()', 'app'),
+    ('function', 'aeauth.expire_sessions()', 'admin');
 
 INSERT INTO aeauth.schema_history (version, description)
 VALUES ('1.3', 'sessions: validate, refresh rotation with reuse detection, logout, revocation NOTIFY, risk');

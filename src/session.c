@@ -602,3 +602,76 @@ aeauth_revoke_sessions_on_status(PG_FUNCTION_ARGS)
 	session_revoke_user(DatumGetUUIDP(id), NULL, "admin");
 	return PointerGetDatum(NULL);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Maintenance */
+
+static SPIPlanPtr expire_plan = NULL;
+static SPIPlanPtr purge_plan = NULL;
+
+static Datum
+interval_datum_s(int seconds)
+{
+	Interval   *i = palloc0(sizeof(Interval));
+
+	i->time = USECS(seconds);
+	return IntervalPGetDatum(i);
+}
+
+PG_FUNCTION_INFO_V1(aeauth_expire_sessions);
+
+/*
+ * Marks sessions past their refresh expiry, absolute timeout or idle timeout 'expired' (they are
+ * already refused; this keeps list queries and counts honest), and deletes rotated refresh
+ * token hashes that can no longer matter: older than aeauth.refresh_token_ttl (the token would
+ * have expired by then), or of sessions no longer live.  A full scan: no index on expiry is
+ * kept for a job that runs a few times an hour (every index costs each refresh).
+ */
+Datum
+aeauth_expire_sessions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			types[3] = {INTERVALOID, INTERVALOID, INTERVALOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	int64		expired,
+				purged;
+	Datum		row[2];
+	bool		rnulls[2] = {false, false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	spi_connect();
+	session_plan(&expire_plan,
+				 "UPDATE aeauth.user_sessions s SET status = 'expired'"
+				 " WHERE s.status" EQ "'active'"
+				 "   AND (s.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
+				 "     OR (s.created_at OPERATOR(pg_catalog.+) $1) OPERATOR(pg_catalog.<=) pg_catalog.now()"
+				 "     OR ($2 IS NOT NULL AND (s.last_activity OPERATOR(pg_catalog.+) $2)"
+				 "                            OPERATOR(pg_catalog.<=) pg_catalog.now()))",
+				 2, types);
+	session_plan(&purge_plan,
+				 "DELETE FROM aeauth.session_rotated_tokens r"
+				 " WHERE r.rotated_at OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+				 "    OR NOT EXISTS (SELECT FROM aeauth.user_sessions s"
+				 "                    WHERE s.id" EQ "r.session_id AND s.status" EQ "'active')",
+				 1, types);
+	values[0] = interval_datum_s(aeauth_session_absolute_timeout_s);
+	values[1] = interval_datum_s(aeauth_session_idle_timeout_s);
+	nulls[1] = aeauth_session_idle_timeout_s > 0 ? ' ' : 'n';
+	if (SPI_execute_plan(expire_plan, values, nulls, false, 0) != SPI_OK_UPDATE)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: expiring sessions failed")));
+	expired = (int64) SPI_processed;
+	values[0] = interval_datum_s(aeauth_refresh_token_ttl_s);
+	if (SPI_execute_plan(purge_plan, values, NULL, false, 0) != SPI_OK_DELETE)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: purging rotated tokens failed")));
+	purged = (int64) SPI_processed;
+	SPI_finish();
+
+	row[0] = CStringGetTextDatum("expire_sessions");
+	row[1] = Int64GetDatum(expired);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rnulls);
+	row[0] = CStringGetTextDatum("purge_rotated_refresh_tokens");
+	row[1] = Int64GetDatum(purged);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rnulls);
+	return (Datum) 0;
+}

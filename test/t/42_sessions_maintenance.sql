@@ -1,0 +1,34 @@
+-- expire_sessions(): dead sessions marked expired, useless rotated token hashes deleted.
+BEGIN;
+SELECT plan(8);
+INSERT INTO aeauth.users (id, email, username, password_hash)
+VALUES ('00000000-0000-0000-0000-000000000001', 'a@x.com', 'a', 'x');
+CREATE TEMP TABLE s AS
+  SELECT g, c.* FROM generate_series(1, 5) g,
+  LATERAL aeauth.create_session('00000000-0000-0000-0000-000000000001', device_name => 'd' || g) c;
+-- 1 live, 2 refresh-expired, 3 past the absolute timeout, 4 idle, 5 revoked.
+UPDATE aeauth.user_sessions SET expires_at = now() - interval '1 second' WHERE id = (SELECT session_id FROM s WHERE g = 2);
+UPDATE aeauth.user_sessions SET created_at = now() - interval '91 days' WHERE id = (SELECT session_id FROM s WHERE g = 3);
+UPDATE aeauth.user_sessions SET last_activity = now() - interval '8 days' WHERE id = (SELECT session_id FROM s WHERE g = 4);
+CREATE TEMP TABLE j1 AS SELECT aeauth.revoke_session((SELECT session_id FROM s WHERE g = 5));
+-- Rotated tokens: one of the live session (kept), one of the revoked session (useless),
+-- one older than refresh_token_ttl (useless).
+CREATE TEMP TABLE j2 AS SELECT status FROM aeauth.refresh_session((SELECT refresh_token FROM s WHERE g = 1));
+INSERT INTO aeauth.session_rotated_tokens VALUES
+  ('\x01', (SELECT session_id FROM s WHERE g = 5), now()),
+  ('\x02', (SELECT session_id FROM s WHERE g = 1), now() - interval '31 days');
+
+SELECT results_eq($$SELECT task, affected FROM aeauth.expire_sessions()$$,
+                  $$VALUES ('expire_sessions'::text, 3::bigint), ('purge_rotated_refresh_tokens', 2)$$,
+                  'three sessions expired, two rotated hashes purged');
+SELECT is((SELECT status FROM aeauth.user_sessions WHERE id = (SELECT session_id FROM s WHERE g = 1)), 'active', 'the live session stays active');
+SELECT is((SELECT array_agg(u.status ORDER BY s.g) FROM aeauth.user_sessions u JOIN s ON s.session_id = u.id WHERE g IN (2, 3, 4)),
+          ARRAY['expired', 'expired', 'expired']::varchar[], 'refresh-expired, too old and idle sessions are marked expired');
+SELECT is((SELECT status FROM aeauth.user_sessions WHERE id = (SELECT session_id FROM s WHERE g = 5)), 'revoked', 'a revoked one stays revoked');
+SELECT is((SELECT count(*)::int FROM aeauth.session_rotated_tokens), 1, 'only the live session''s recent rotated hash is kept');
+SELECT is((SELECT status FROM aeauth.refresh_session((SELECT refresh_token FROM s WHERE g = 2))), 'expired', 'an expired session refreshes as expired');
+SELECT results_eq($$SELECT task, affected FROM aeauth.expire_sessions()$$,
+                  $$VALUES ('expire_sessions'::text, 0::bigint), ('purge_rotated_refresh_tokens', 0)$$, 'a second run finds nothing');
+SELECT ok(NOT has_function_privilege('public', 'aeauth.expire_sessions()', 'EXECUTE'), 'not executable by PUBLIC');
+SELECT * FROM finish();
+ROLLBACK;
