@@ -1,6 +1,7 @@
 -- expire_sessions(): dead sessions marked expired, useless rotated token hashes deleted.
+-- Access to the session functions: app and admin per API.md.
 BEGIN;
-SELECT plan(8);
+SELECT plan(16);
 INSERT INTO aeauth.users (id, email, username, password_hash)
 VALUES ('00000000-0000-0000-0000-000000000001', 'a@x.com', 'a', 'x');
 CREATE TEMP TABLE s AS
@@ -30,5 +31,29 @@ SELECT is((SELECT status FROM aeauth.refresh_session((SELECT refresh_token FROM 
 SELECT results_eq($$SELECT task, affected FROM aeauth.expire_sessions()$$,
                   $$VALUES ('expire_sessions'::text, 0::bigint), ('purge_rotated_refresh_tokens', 0)$$, 'a second run finds nothing');
 SELECT ok(NOT has_function_privilege('public', 'aeauth.expire_sessions()', 'EXECUTE'), 'not executable by PUBLIC');
+
+CREATE ROLE aeauth_t_app;
+CREATE ROLE aeauth_t_admin;
+SELECT aeauth.grant_app_access('aeauth_t_app');
+SELECT aeauth.grant_admin_access('aeauth_t_admin');
+SELECT ok(bool_and(has_function_privilege('aeauth_t_app', f, 'EXECUTE')), 'the app role executes the app session functions')
+  FROM unnest(ARRAY['aeauth.validate_session(text)', 'aeauth.refresh_session(text,inet,text)', 'aeauth.logout(text)',
+                    'aeauth.revoke_session(uuid,text)', 'aeauth.revoke_user_sessions(uuid,uuid,text)',
+                    'aeauth.list_sessions(uuid)', 'aeauth.current_user_id()']) f;
+SELECT ok(NOT has_function_privilege('aeauth_t_app', 'aeauth.create_session(uuid,inet,text,text,text,boolean)', 'EXECUTE'),
+          'the app role cannot create sessions without a login');
+SELECT ok(NOT has_function_privilege('aeauth_t_app', 'aeauth.expire_sessions()', 'EXECUTE'), 'nor run maintenance');
+SELECT ok(has_function_privilege('aeauth_t_admin', 'aeauth.create_session(uuid,inet,text,text,text,boolean)', 'EXECUTE'),
+          'the admin role creates sessions');
+SELECT ok(NOT has_table_privilege('aeauth_t_app', 'aeauth.session_secret', 'SELECT')
+          AND NOT has_table_privilege('aeauth_t_admin', 'aeauth.session_secret', 'SELECT'), 'nobody but the owner reads the secret');
+GRANT SELECT ON s TO aeauth_t_app;
+SET LOCAL ROLE aeauth_t_app;
+SELECT is((SELECT count(*)::int FROM aeauth.validate_session((SELECT access_token FROM s WHERE g = 1))), 0,
+          'the app role calls validate_session (a rotated-away access token: zero rows)');
+SELECT throws_ok($$SET aeauth.access_token_ttl = '1h'$$, '42501', NULL, 'the app role cannot change a session setting');
+RESET ROLE;
+SELECT is(current_setting('aeauth.max_sessions_per_user'), '10', 'max_sessions_per_user defaults to 10');
+
 SELECT * FROM finish();
 ROLLBACK;
