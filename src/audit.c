@@ -20,11 +20,15 @@
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "mb/pg_wchar.h"
-#include "port/pg_bswap.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -319,9 +323,43 @@ audit_insert_plan(void)
 	return insert_plan;
 }
 
+/*
+ * The owner of aeauth.user_audit_log: the insert runs as that role (see audit_log_event).
+ * Looked up on every call (two syscache hits) so that ALTER TABLE ... OWNER TO is honoured.
+ */
+static Oid
+audit_table_owner(void)
+{
+	Oid			nsp = get_namespace_oid("aeauth", false);
+	Oid			rel = get_relname_relid("user_audit_log", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = OidIsValid(rel) ? SearchSysCache1(RELOID, ObjectIdGetDatum(rel)) : NULL;
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("aeauth: table aeauth.user_audit_log does not exist"),
+				 errhint("Run ALTER EXTENSION aeauth UPDATE.")));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * The backend's role has no privilege on the audit table, and log_user_event is not SECURITY
+ * DEFINER: a SECURITY DEFINER function needs SET search_path (house rules), and that GUC
+ * save/restore cost about a fifth of a call.  Instead the one fixed insert below runs as the
+ * table's owner, the way PostgreSQL's own foreign-key triggers run their queries as the
+ * referenced table's owner: SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION, put
+ * back afterwards (and by transaction abort on error).  The statement names only
+ * aeauth.user_audit_log and bound parameters, so the caller's search_path cannot redirect it.
+ */
 void
 audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
 {
+	Oid			save_userid;
+	int			save_sec_context;
 	Datum		values[AUDIT_NPARAMS];
 	bool		isnull[AUDIT_NPARAMS] = {0};
 	char		nulls[AUDIT_NPARAMS];
@@ -377,7 +415,12 @@ audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
 	for (int i = 0; i < AUDIT_NPARAMS; i++)
 		nulls[i] = isnull[i] ? 'n' : ' ';
 
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(audit_table_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc != SPI_OK_INSERT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
