@@ -178,7 +178,7 @@ CREATE TABLE aeauth.maintenance_tasks (
 -- The partition name of an expiry month, and its bounds (UTC months).
 CREATE FUNCTION aeauth.audit_month_partition(month date,
     OUT name text, OUT lower_bound timestamptz, OUT upper_bound timestamptz)
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     BEGIN ATOMIC
         SELECT 'user_audit_log_p' OPERATOR(pg_catalog.||)
