@@ -323,6 +323,12 @@ CREATE FUNCTION aeauth.run_maintenance() RETURNS TABLE(task text, affected bigin
 DECLARE
     t record;
 BEGIN
+    -- One run at a time (a slow run must not collide with the next scheduled one); the later
+    -- one returns at once.  The key is the bytes of "aeauth".
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(107088054678632) THEN
+        RETURN QUERY SELECT 'skipped: another run_maintenance() is in progress'::text, 0::bigint;
+        RETURN;
+    END IF;
     FOR t IN SELECT m.function FROM aeauth.maintenance_tasks m ORDER BY m.position LOOP
         RETURN QUERY EXECUTE pg_catalog.format('SELECT * FROM %s', t.function::pg_catalog.regprocedure);
     END LOOP;

@@ -2,7 +2,7 @@
 -- the default partition, drops only partitions whose every row has expired, and waits for no
 -- lock longer than lock_timeout.  Dates are moved by inserting rows as the superuser.
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 SET LOCAL statement_timeout = '60s';   -- a lock bug must fail the test, not hang the suite
 
 CREATE FUNCTION pg_temp.part_of(i uuid) RETURNS text LANGUAGE sql AS
@@ -58,6 +58,11 @@ SELECT is(pg_temp.task('audit: expired partitions left for the next run (lock ti
 SELECT isnt(to_regclass('aeauth.' || (aeauth.audit_month_partition((now() - interval '3 months')::date)).name), NULL,
             'the partition is still there');
 SELECT dblink_exec('locker', 'ROLLBACK');
+-- One run at a time: this transaction has run maintenance and holds its lock until it ends, so
+-- a run from another connection returns at once.
+SELECT results_eq($$SELECT * FROM dblink('locker', 'SELECT * FROM aeauth.run_maintenance()') AS t(task text, affected bigint)$$,
+                  $$VALUES ('skipped: another run_maintenance() is in progress'::text, 0::bigint)$$,
+                  'a concurrent run_maintenance() does nothing and says so');
 SELECT dblink_disconnect('locker');
 -- (dropped by the next run, below)
 
