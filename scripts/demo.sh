@@ -21,32 +21,49 @@ step "2. What it installed, and its version history" \
   "SELECT version, applied_at::date, description FROM aeauth.schema_history ORDER BY applied_at;"
 step "3. The tables it owns (tokens are stored only as hashes)" \
   "SELECT table_name, count(*) AS columns FROM information_schema.columns WHERE table_schema = 'aeauth' GROUP BY 1 ORDER BY 1;"
-step "4. Sessions: a player signs in on a phone (create_session; login will do this; the demo keeps the tokens in a table only to reuse them below)" \
+step "4. Prepare the audit log's partitions (schedule this every few minutes with pg_cron)" \
+  "SELECT * FROM aeauth.run_maintenance();"
+step "5. The game backend logs its own event; a secret in the metadata is scrubbed" \
+  "SELECT aeauth.log_user_event(NULL, NULL, 'quest_complete', 'game', 'complete', 'success', '203.0.113.7', 'game-client/2.1', '{\"quest\": 17, \"session_token\": \"oops\"}');"
+step "6. Retention is decided at insert: 90 days, 1 year, never; security events 2 years" \
+  "SELECT aeauth.log_user_event(NULL, NULL, 'export', 'admin', 'export', 'success', p_retention_policy => 'extended');
+SELECT aeauth.log_user_event(NULL, NULL, 'tos_accepted', 'account', 'accept', 'success', p_retention_policy => 'permanent');
+SELECT aeauth.log_user_event(NULL, NULL, 'suspicious_ip', 'security', 'flag', 'failure', '198.51.100.9');
+SELECT event_type, retention_policy, CASE WHEN expires_at = 'infinity' THEN 'never' ELSE (expires_at - created_at)::text END AS kept_for,
+       tableoid::regclass AS partition, metadata
+  FROM aeauth.user_audit_log ORDER BY id;"
+step "7. A bad category is refused (SQLSTATE 22023) and nothing is written" \
+  "SELECT aeauth.log_user_event(NULL, NULL, 'x', 'gossip', 'x', 'success');" || true
+step "8. Monitoring: security events of the last 7 days" \
+  "SELECT event_type, status, ip_address, severity FROM aeauth.recent_security_events;"
+step "9. Maintenance again: nothing due, nothing done (safe to run often)" \
+  "SELECT * FROM aeauth.run_maintenance();"
+step "10. Sessions: a player signs in on a phone (create_session; login will do this; the demo keeps the tokens in a table only to reuse them below)" \
   "INSERT INTO aeauth.users (id, email, username, password_hash)
      VALUES ('00000000-0000-0000-0000-00000000d001', 'ada@example.com', 'ada', 'x');
 CREATE TABLE phone AS SELECT * FROM aeauth.create_session('00000000-0000-0000-0000-00000000d001',
   '203.0.113.7', 'GameClient/1.4', 'mobile', 'Pixel 8');
 SELECT status, session_id, left(access_token, 10) || '...' AS access_token,
        left(refresh_token, 10) || '...' AS refresh_token, access_expires_at, risk_score FROM phone;"
-step "5. Every request: validate_session (one index lookup) sets current_user_id() for this transaction" \
+step "11. Every request: validate_session (one index lookup) sets current_user_id() for this transaction" \
   "BEGIN;
 SELECT * FROM aeauth.validate_session((SELECT access_token FROM phone));
 SELECT aeauth.current_user_id();
 COMMIT;
 SELECT aeauth.current_user_id() AS after_commit;"
-step "6. Refresh: both tokens rotate; a retry with the same refresh token gets the same pair" \
+step "12. Refresh: both tokens rotate; a retry with the same refresh token gets the same pair" \
   "CREATE TABLE r AS SELECT * FROM aeauth.refresh_session((SELECT refresh_token FROM phone));
 SELECT status, (SELECT r.access_token = x.access_token FROM aeauth.refresh_session((SELECT refresh_token FROM phone)) x) AS retry_gets_same_pair FROM r;"
-step "7. A new device from another network scores a risk; list_sessions shows devices, never tokens" \
+step "13. A new device from another network scores a risk; list_sessions shows devices, never tokens" \
   "SELECT risk_score, is_suspicious FROM aeauth.create_session('00000000-0000-0000-0000-00000000d001',
   '198.51.100.20', 'Mozilla/5.0', 'desktop', 'Work PC');
 SELECT session_id, device_type, device_name, ip_address, is_suspicious, risk_score
   FROM aeauth.list_sessions('00000000-0000-0000-0000-00000000d001');"
-step "8. The old refresh token comes back after the grace period: reuse, the whole session is revoked" \
+step "14. The old refresh token comes back after the grace period: reuse, the whole session is revoked" \
   "UPDATE aeauth.session_rotated_tokens SET rotated_at = rotated_at - interval '1 minute';  -- instead of waiting
 SELECT status FROM aeauth.refresh_session((SELECT refresh_token FROM phone));
 SELECT count(*) AS still_valid FROM aeauth.validate_session((SELECT access_token FROM r));
 SELECT event_type, severity, metadata->>'reason' AS reason FROM aeauth.user_audit_log WHERE event_type = 'refresh_token_reuse';"
-step "9. Log out everywhere (game servers LISTEN on aeauth_session_revoked to drop connections at once)" \
+step "15. Log out everywhere (game servers LISTEN on aeauth_session_revoked to drop connections at once)" \
   "SELECT aeauth.revoke_user_sessions('00000000-0000-0000-0000-00000000d001') AS revoked;"
 printf '\nDemo finished.\n'

@@ -131,6 +131,8 @@ CREATE FUNCTION aeauth.expire_sessions() RETURNS TABLE(task text, affected bigin
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'aeauth_expire_sessions';
 
+INSERT INTO aeauth.maintenance_tasks (position, function) VALUES (300, 'aeauth.expire_sessions()');
+
 -- A user leaving 'active' loses every session at once, whoever changes the status; this is
 -- what lets validate_session refuse non-active users without a second lookup.
 CREATE FUNCTION aeauth.revoke_sessions_on_status() RETURNS trigger

@@ -181,7 +181,7 @@ session_revoke_user(const pg_uuid_t *user_id, const pg_uuid_t *except_id, const 
 
 		snprintf(meta, sizeof(meta), "{\"count\": " INT64_FORMAT ", \"revoked_by\": \"%s\"}",
 				 n, revoked_by);
-		audit_session_event(user_id, NULL, "sessions_revoked", "authentication",
+		audit_session_event(user_id, NULL, "sessions_revoked", "session",
 							"revoke_user_sessions", meta, "info");
 	}
 	SPI_finish();
@@ -212,7 +212,7 @@ session_revoke(const pg_uuid_t *session_id, const char *revoked_by)
 		char		meta[64];
 
 		snprintf(meta, sizeof(meta), "{\"revoked_by\": \"%s\"}", revoked_by);
-		audit_session_event(&uid, session_id, "session_revoked", "authentication",
+		audit_session_event(&uid, session_id, "session_revoked", "session",
 							"revoke_session", meta, "info");
 	}
 	SPI_finish();
@@ -371,7 +371,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 
 			snprintf(m, sizeof(m), "{\"count\": " INT64_FORMAT ", \"max_sessions_per_user\": %d}",
 					 evicted, aeauth_max_sessions_per_user);
-			audit_session_event(user_id, NULL, "session_evicted", "authentication",
+			audit_session_event(user_id, NULL, "session_evicted", "session",
 								"max_sessions_per_user", m, "info");
 		}
 	}
@@ -441,7 +441,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 		ev.user_id = user_id;
 		ev.session_id = &out->session_id;
 		ev.event_type = "session_created";
-		ev.event_category = out->is_suspicious ? "security" : "authentication";
+		ev.event_category = out->is_suspicious ? "security" : "session";
 		ev.action = "create_session";
 		ev.status = "success";
 		ev.ip_address = ip;
@@ -551,7 +551,7 @@ aeauth_logout(PG_FUNCTION_ARGS)
 	values[0] = token_hash_datum(hash);
 	n = session_revoke_rows(logout_plan, values, NULL, "user", &sid, &uid);
 	if (n > 0)
-		audit_session_event(&uid, &sid, "logout", "authentication", "logout", NULL, "info");
+		audit_session_event(&uid, &sid, "logout", "session", "logout", NULL, "info");
 	SPI_finish();
 	PG_RETURN_BOOL(n > 0);
 }
@@ -667,10 +667,10 @@ aeauth_expire_sessions(PG_FUNCTION_ARGS)
 	purged = (int64) SPI_processed;
 	SPI_finish();
 
-	row[0] = CStringGetTextDatum("expire_sessions");
+	row[0] = CStringGetTextDatum("sessions: expired sessions marked");
 	row[1] = Int64GetDatum(expired);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rnulls);
-	row[0] = CStringGetTextDatum("purge_rotated_refresh_tokens");
+	row[0] = CStringGetTextDatum("sessions: rotated refresh token hashes purged");
 	row[1] = Int64GetDatum(purged);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rnulls);
 	return (Datum) 0;

@@ -1,7 +1,7 @@
 -- expire_sessions(): dead sessions marked expired, useless rotated token hashes deleted.
 -- Access to the session functions: app and admin per API.md.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 INSERT INTO aeauth.users (id, email, username, password_hash)
 VALUES ('00000000-0000-0000-0000-000000000001', 'a@x.com', 'a', 'x');
 CREATE TEMP TABLE s AS
@@ -20,7 +20,7 @@ INSERT INTO aeauth.session_rotated_tokens VALUES
   ('\x02', (SELECT session_id FROM s WHERE g = 1), now() - interval '31 days');
 
 SELECT results_eq($$SELECT task, affected FROM aeauth.expire_sessions()$$,
-                  $$VALUES ('expire_sessions'::text, 3::bigint), ('purge_rotated_refresh_tokens', 2)$$,
+                  $$VALUES ('sessions: expired sessions marked'::text, 3::bigint), ('sessions: rotated refresh token hashes purged', 2)$$,
                   'three sessions expired, two rotated hashes purged');
 SELECT is((SELECT status FROM aeauth.user_sessions WHERE id = (SELECT session_id FROM s WHERE g = 1)), 'active', 'the live session stays active');
 SELECT is((SELECT array_agg(u.status ORDER BY s.g) FROM aeauth.user_sessions u JOIN s ON s.session_id = u.id WHERE g IN (2, 3, 4)),
@@ -29,7 +29,8 @@ SELECT is((SELECT status FROM aeauth.user_sessions WHERE id = (SELECT session_id
 SELECT is((SELECT count(*)::int FROM aeauth.session_rotated_tokens), 1, 'only the live session''s recent rotated hash is kept');
 SELECT is((SELECT status FROM aeauth.refresh_session((SELECT refresh_token FROM s WHERE g = 2))), 'expired', 'an expired session refreshes as expired');
 SELECT results_eq($$SELECT task, affected FROM aeauth.expire_sessions()$$,
-                  $$VALUES ('expire_sessions'::text, 0::bigint), ('purge_rotated_refresh_tokens', 0)$$, 'a second run finds nothing');
+                  $$VALUES ('sessions: expired sessions marked'::text, 0::bigint), ('sessions: rotated refresh token hashes purged', 0)$$, 'a second run finds nothing');
+SELECT ok(EXISTS (SELECT FROM aeauth.maintenance_tasks WHERE function = 'aeauth.expire_sessions()'), 'run_maintenance() runs it');
 SELECT ok(NOT has_function_privilege('public', 'aeauth.expire_sessions()', 'EXECUTE'), 'not executable by PUBLIC');
 
 CREATE ROLE aeauth_t_app;
