@@ -22,6 +22,8 @@ int			aeauth_lockout_base_ms = 60 * 1000;
 int			aeauth_lockout_max_ms = 60 * 60 * 1000;
 bool		aeauth_paranoid = true;
 int			aeauth_refresh_reuse_interval_ms = 10 * 1000;
+int			aeauth_password_reset_ttl_s = 24 * 60 * 60;
+int			aeauth_email_verification_ttl_s = 48 * 60 * 60;
 
 void
 GucInit(void)
@@ -88,6 +90,22 @@ GucInit(void)
 							&aeauth_refresh_reuse_interval_ms,
 							10 * 1000, 0, 60 * 60 * 1000,
 							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.password_reset_ttl",
+							"How long a password reset token stays valid.",
+							"A newer token or a password change voids it earlier.",
+							&aeauth_password_reset_ttl_s,
+							24 * 60 * 60, 60, 30 * 24 * 60 * 60,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.email_verification_ttl",
+							"How long an email verification token stays valid.",
+							NULL,
+							&aeauth_email_verification_ttl_s,
+							48 * 60 * 60, 60, 30 * 24 * 60 * 60,
+							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("aeauth");

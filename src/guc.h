@@ -12,6 +12,8 @@ extern int	aeauth_lockout_base_ms;
 extern int	aeauth_lockout_max_ms;
 extern bool aeauth_paranoid;
 extern int	aeauth_refresh_reuse_interval_ms;
+extern int	aeauth_password_reset_ttl_s;
+extern int	aeauth_email_verification_ttl_s;
 
 extern void GucInit(void);
 
