@@ -73,6 +73,13 @@ CREATE FUNCTION aeauth.verify_password(password text, password_hash text)
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'aeauth_verify_password';
 
+-- Would this stored hash be replaced on the next successful login?  NULL: unusable hash.
+CREATE FUNCTION aeauth.password_needs_rehash(password_hash text)
+    RETURNS boolean
+    LANGUAGE c VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'aeauth_password_needs_rehash';
+
 CREATE FUNCTION aeauth.request_email_verification(user_id uuid)
     RETURNS text
     LANGUAGE c VOLATILE SECURITY DEFINER
@@ -105,6 +112,7 @@ REVOKE ALL ON FUNCTION aeauth.set_user_status(uuid, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.unlock_user(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.hash_password(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.verify_password(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION aeauth.password_needs_rehash(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.request_email_verification(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.verify_email(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.request_password_reset(text) FROM PUBLIC;
@@ -119,6 +127,7 @@ INSERT INTO aeauth.api_objects (kind, name, access) VALUES
     ('function', 'aeauth.unlock_user(uuid)', 'admin'),
     ('function', 'aeauth.hash_password(text)', 'admin'),
     ('function', 'aeauth.verify_password(text,text)', 'admin'),
+    ('function', 'aeauth.password_needs_rehash(text)', 'admin'),
     ('function', 'aeauth.request_email_verification(uuid)', 'app'),
     ('function', 'aeauth.verify_email(text)', 'app'),
     ('function', 'aeauth.request_password_reset(text)', 'app'),

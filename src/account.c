@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(aeauth_set_user_status);
 PG_FUNCTION_INFO_V1(aeauth_unlock_user);
 PG_FUNCTION_INFO_V1(aeauth_hash_password);
 PG_FUNCTION_INFO_V1(aeauth_verify_password);
+PG_FUNCTION_INFO_V1(aeauth_password_needs_rehash);
 
 static SPIPlanPtr dup_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
@@ -647,4 +648,18 @@ aeauth_verify_password(PG_FUNCTION_ARGS)
 	pw = PG_GETARG_TEXT_PP(0);
 	hash = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	PG_RETURN_BOOL(password_verify(VARDATA_ANY(pw), VARSIZE_ANY_EXHDR(pw), hash, NULL));
+}
+
+/* password_needs_rehash(password_hash) -> boolean (admin): NULL for a hash that cannot verify. */
+Datum
+aeauth_password_needs_rehash(PG_FUNCTION_ARGS)
+{
+	bool		usable;
+	bool		rehash;
+
+	ACCOUNT_REQUIRE(fcinfo, 0, "password_hash");
+	rehash = password_needs_rehash(text_to_cstring(PG_GETARG_TEXT_PP(0)), &usable);
+	if (!usable)
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(rehash);
 }

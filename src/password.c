@@ -389,6 +389,25 @@ password_hash_kind(const char *stored_hash)
 	return classify(stored_hash, &ap, &why);
 }
 
+static bool
+weaker_than_current(const Argon2Params *ap)
+{
+	return ap->m < (uint64) aeauth_argon2_memory_kib || ap->t < (uint64) aeauth_argon2_iterations;
+}
+
+bool
+password_needs_rehash(const char *stored_hash, bool *usable)
+{
+	Argon2Params ap;
+	const char *why;
+	PasswordHashKind kind = classify(stored_hash, &ap, &why);
+
+	*usable = kind != PASSWORD_HASH_INVALID;
+	if (kind == PASSWORD_HASH_BCRYPT)
+		return true;
+	return kind == PASSWORD_HASH_ARGON2ID && weaker_than_current(&ap);
+}
+
 /* libsodium's verification of one candidate; the stored string is copied to a full buffer. */
 static bool
 argon2id_check(const char *stored, const char *pw, size_t len)
@@ -470,8 +489,7 @@ password_verify(const char *password, size_t len, const char *stored_hash, bool 
 			ok = argon2id_check(stored_hash, password, len);
 		wipe_free(norm, nlen);
 		if (ok && needs_rehash)
-			*needs_rehash = ap.m < (uint64) aeauth_argon2_memory_kib ||
-				ap.t < (uint64) aeauth_argon2_iterations;
+			*needs_rehash = weaker_than_current(&ap);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

@@ -78,6 +78,12 @@ extern bool password_verify(const char *password, size_t len, const char *stored
  */
 extern void password_dummy_verify(const char *password, size_t len);
 
+/*
+ * Would this stored hash be replaced after a successful verification (bcrypt, or argon2id with
+ * a smaller m or t than the current settings)?  *usable is false for a hash that cannot verify.
+ */
+extern bool password_needs_rehash(const char *stored_hash, bool *usable);
+
 /* Which kind a stored hash is, after the same checks and bounds password_verify applies. */
 extern PasswordHashKind password_hash_kind(const char *stored_hash);
 

@@ -294,6 +294,7 @@ aeauth_reset_password(PG_FUNCTION_ARGS)
 		pwhash = password_hash_new(pw, pwlen);
 
 		plan_connect();
+		values[0] = token_hash_datum(hash);
 		values[1] = UUIDPGetDatum(user_id);
 		values[2] = CStringGetTextDatum(pwhash);
 		plan = plan_kept(&reset_redeem_plan,
