@@ -19,6 +19,33 @@ SELECT pg_catalog.pg_extension_config_dump('aeauth.password_denylist', '');
 REVOKE ALL ON aeauth.password_denylist FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
+-- request_password_reset must cost the same for an unknown email as for a known one.  A known
+-- email updates its user row (heap update, index entries, the updated_at trigger); an unknown
+-- one updates one of these decoy rows instead, in the same statement: same work, no user data.
+-- The rows hold nothing secret (the hash of a token nobody ever sees) and are not dumped.
+CREATE TABLE aeauth.password_reset_decoy (
+    slot                        integer      PRIMARY KEY,
+    email                       varchar(255) NOT NULL,
+    username                    varchar(50)  NOT NULL,
+    password_reset_token_hash   bytea,
+    password_reset_expires_at   timestamptz,
+    updated_at                  timestamptz  NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE UNIQUE INDEX password_reset_decoy_email_lower_key
+    ON aeauth.password_reset_decoy (pg_catalog.lower(email));
+CREATE UNIQUE INDEX password_reset_decoy_username_lower_key
+    ON aeauth.password_reset_decoy (pg_catalog.lower(username));
+CREATE UNIQUE INDEX password_reset_decoy_token_hash_key
+    ON aeauth.password_reset_decoy (password_reset_token_hash)
+    WHERE password_reset_token_hash IS NOT NULL;
+CREATE TRIGGER password_reset_decoy_set_updated_at
+    BEFORE UPDATE ON aeauth.password_reset_decoy
+    FOR EACH ROW EXECUTE FUNCTION aeauth.set_updated_at();
+INSERT INTO aeauth.password_reset_decoy (slot, email, username)
+SELECT g, 'decoy-' || g || '@aeauth.invalid', 'decoy-' || g FROM pg_catalog.generate_series(0, 63) g;
+REVOKE ALL ON aeauth.password_reset_decoy FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
 -- Accounts.  SECURITY DEFINER: the callers' roles have no table privileges.
 CREATE FUNCTION aeauth.register_user(email text, username text, password text)
     RETURNS uuid

@@ -6,7 +6,8 @@
  * Redemption is a single UPDATE that matches the hash and clears it: of two concurrent
  * redemptions the second waits for the first's row lock, re-checks the row and finds no token.
  * request_password_reset does the same work for an unknown email as for a known one: the token
- * is generated, the same UPDATE runs (matching no row), one audit row is written.
+ * is generated, one statement updates either the user's row or (unknown email) a random row of
+ * aeauth.password_reset_decoy shaped like it, and one audit row is written.
  */
 #include "postgres.h"
 
@@ -203,10 +204,11 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 	char	   *email;
 	uint8		hash[TOKEN_HASH_LEN];
 	char	   *token;
-	Oid			types[3] = {TEXTOID, BYTEAOID, INTERVALOID};
-	Datum		values[3];
+	Oid			types[4] = {TEXTOID, BYTEAOID, INTERVALOID, INT4OID};
+	Datum		values[4];
 	SPIPlanPtr	plan;
 	pg_uuid_t  *user_id = NULL;
+	uint8		slot;
 
 	ACCOUNT_REQUIRE(fcinfo, 0, "email");
 	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)));
@@ -217,14 +219,24 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(email);
 	values[1] = token_hash_datum(hash);
 	values[2] = interval_seconds(aeauth_password_reset_ttl_s);
+	if (!pg_strong_random(&slot, 1))
+		slot = 0;
+	values[3] = Int32GetDatum(slot % 64);
 	plan = plan_kept(&reset_request_plan,
-					 "UPDATE aeauth.users SET password_reset_token_hash = $2,"
-					 "       password_reset_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $3"
-					 " WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
-					 "   AND status OPERATOR(pg_catalog.=) 'active'"
-					 " RETURNING id",
-					 3, types);
-	plan_exec(plan, values, NULL, SPI_OK_UPDATE_RETURNING, 0);
+					 "WITH u AS ("
+					 "  UPDATE aeauth.users SET password_reset_token_hash = $2,"
+					 "         password_reset_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $3"
+					 "   WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
+					 "     AND status OPERATOR(pg_catalog.=) 'active'"
+					 "  RETURNING id),"
+					 " d AS ("
+					 "  UPDATE aeauth.password_reset_decoy SET password_reset_token_hash = $2,"
+					 "         password_reset_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $3"
+					 "   WHERE slot OPERATOR(pg_catalog.=) $4 AND NOT EXISTS (SELECT FROM u)"
+					 "  RETURNING slot)"
+					 "SELECT id FROM u",
+					 4, types);
+	plan_exec(plan, values, NULL, SPI_OK_SELECT, 0);
 	if (SPI_processed == 1)
 		user_id = result_uuid();
 	SPI_finish();

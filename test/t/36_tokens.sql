@@ -1,6 +1,6 @@
 -- Email verification and password reset tokens (single use under concurrency: 37_token_race).
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 SET aeauth.argon2_memory_kib = 64;
 SET aeauth.argon2_iterations = 1;
@@ -46,7 +46,11 @@ SELECT is((SELECT password_reset_token_hash FROM aeauth.users WHERE id = (SELECT
           (SELECT sha256(convert_to(token, 'UTF8')) FROM r), 'only its SHA-256 is stored');
 SELECT ok((SELECT password_reset_expires_at BETWEEN now() + interval '23 hours 59 minutes' AND now() + interval '24 hours 1 minute'
              FROM aeauth.users WHERE id = (SELECT id FROM u)), 'it lives 24 hours by default');
+CREATE TEMP TABLE before_unknown AS SELECT id, password_reset_token_hash FROM aeauth.users;
 SELECT is(aeauth.request_password_reset('nobody@example.com'), NULL, 'an unknown email: NULL');
+SELECT is((SELECT count(*)::int FROM aeauth.password_reset_decoy WHERE updated_at = now() AND password_reset_token_hash IS NOT NULL), 1,
+          'the same work: one decoy row was written instead of a user row');
+SELECT set_eq('SELECT id, password_reset_token_hash FROM aeauth.users', 'SELECT * FROM before_unknown', 'no user row changed');
 SELECT throws_ok($$SELECT aeauth.request_password_reset('not an email')$$, '22023', 'invalid email address', 'a malformed email: 22023');
 SELECT throws_ok($$SELECT aeauth.request_password_reset(NULL)$$, '22004', 'email must not be NULL', 'NULL: 22004');
 SELECT is((SELECT count(*)::int FROM aeauth.user_audit_log WHERE event_type = 'password_reset_request' AND status = 'failure' AND user_id IS NULL),
