@@ -28,9 +28,9 @@ step "5. The password policy names the broken rule and never echoes the password
   "DO \$\$
 DECLARE pw text; d text;
 BEGIN
-  FOREACH pw IN ARRAY ARRAY['short', 'bob', 'bob@example.com'] LOOP
+  FOREACH pw IN ARRAY ARRAY['short', 'bobthebuilder', 'BOB@example.com'] LOOP
     BEGIN
-      PERFORM aeauth.register_user('bob@example.com', 'bob', pw);
+      PERFORM aeauth.register_user('bob@example.com', 'BobTheBuilder', pw);
     EXCEPTION WHEN invalid_parameter_value THEN
       GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
       RAISE NOTICE '% (%): %', SQLERRM, SQLSTATE, d;
