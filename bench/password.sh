@@ -23,6 +23,7 @@ start_cluster synchronous_commit=off
 work=$(mktemp -d)
 trap 'rm -rf "$work"; stop_cluster' EXIT
 gcc -O2 -Wall -Wextra -Werror -o "$work/sodium_ref" bench/sodium_ref.c -lsodium
+chmod 755 "$work" "$work/sodium_ref"
 
 psql -qX -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE bench' >/dev/null
 export PGDATABASE=bench
@@ -69,14 +70,18 @@ compare() {
   printf '%-34s %8s %12s %12s %8s\n' "$label" "$c" "$(median < "$work/a")" "$(median < "$work/b")" "$(median < "$work/r")"
 }
 
-# The reference runs in its own session (setsid), as the postmaster does: with the kernel's
-# autogroup scheduling, CPU is shared between sessions, and the calling shell's session may be
-# crowded with other work on a shared machine.
+# The reference runs as a child of a backend (COPY FROM PROGRAM), so that it is scheduled in the
+# same session as the backends: with the kernel's autogroup scheduling CPU is shared between
+# sessions, and the calling shell's session may be crowded with other work on a shared machine.
+ref() {   # ref hash|verify CLIENTS
+  psql -qXAt -v ON_ERROR_STOP=1 -c "CREATE TEMP TABLE r (v float8)" \
+    -c "COPY r FROM PROGRAM '$work/sodium_ref $1 $2 $DUR $M_KIB $T'" -c "SELECT v FROM r"
+}
 printf '\n%-34s %8s %12s %12s %8s\n' "case (median of $ROUNDS rounds)" clients "A/s" "B/s" "A/B"
 for op in hash verify; do
   for c in 2 8; do
     compare "${op}_password: A aeauth, B libsodium" "$c" \
-      "tps $work/$op.sql $c" "setsid -w $work/sodium_ref $op $c $DUR $M_KIB $T"
+      "tps $work/$op.sql $c" "ref $op $c"
   done
 done
 for c in 2 8; do
