@@ -1,19 +1,60 @@
 /*
  * audit.c: the audit log writer.
  *
- * FOUNDATION STUB: inserts into aeauth.user_audit_log with a plan prepared once and kept.
- * The audit issue replaces this with checks, retention at insert and secret scrubbing.
+ * audit_log_event() checks an event, decides its retention, scrubs secrets out of its JSON
+ * fields and inserts it into the partitioned aeauth.user_audit_log with one plan prepared once
+ * per backend and kept.  There is no row trigger: retention is decided here, so an insert costs
+ * what the INSERT itself costs.  aeauth.log_user_event() is the SQL face of the same function.
+ *
+ * Retention (the seed's set_audit_log_expiration(), decided at insert):
+ *   standard 90 days, extended 1 year, permanent never (expires_at = 'infinity', where the seed
+ *   stored NULL: a range partition cannot hold NULL keys anywhere but the default partition);
+ *   category 'security' or severity 'error'/'critical': 2 years and policy 'extended', whatever
+ *   the caller asked.
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/inet.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "aeauth.h"
 #include "audit.h"
+
+/* Documented value sets (README "Audit log"). */
+static const char *const audit_categories[] = {
+	"authentication", "authorization", "account", "session", "security", "admin", "system",
+	"game", NULL
+};
+static const char *const audit_statuses[] = {"success", "failure", "partial", "pending", NULL};
+static const char *const audit_severities[] = {"debug", "info", "warning", "error", "critical", NULL};
+static const char *const audit_policies[] = {"standard", "extended", "permanent", NULL};
+
+/*
+ * JSON keys that look like secrets: a key is redacted when, lower-cased and stripped of
+ * everything but letters and digits ("API-Key" -> "apikey"), it contains one of these.
+ */
+static const char *const secret_key_parts[] = {
+	"password", "passwd", "passphrase", "pwd", "secret", "token", "authorization", "apikey",
+	"accesskey", "privatekey", "credential", "cookie", "sessionkey", NULL
+};
+
+#define AUDIT_REDACTED		"[redacted]"
+#define AUDIT_NPARAMS		15
 
 static SPIPlanPtr insert_plan = NULL;
 
@@ -22,62 +63,408 @@ AuditInit(void)
 {
 }
 
-void
-audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
+/* ---------------------------------------------------------------------------------------- */
+/* Argument checks                                                                           */
+
+static void
+check_required(const char *value, const char *field)
 {
-	Datum		values[10];
-	char		nulls[10];
-	int			rc;
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(AEAUTH_ERRCODE_NULL),
+				 errmsg("audit %s must not be null", field)));
+	if (value[0] == '\0')
+		ereport(ERROR,
+				(errcode(AEAUTH_ERRCODE_BAD_INPUT),
+				 errmsg("audit %s must not be empty", field),
+				 errdetail("Every audit event has a non-empty %s.", field)));
+}
 
-	memset(nulls, ' ', sizeof(nulls));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+static void
+check_length(const char *value, const char *field, int max_chars)
+{
+	if (value != NULL && pg_mbstrlen(value) > max_chars)
+		ereport(ERROR,
+				(errcode(AEAUTH_ERRCODE_BAD_INPUT),
+				 errmsg("audit %s is too long", field),
+				 errdetail("The %s may have at most %d characters.", field, max_chars)));
+}
 
+static void
+check_in_set(const char *value, const char *field, const char *const *set)
+{
+	StringInfoData list;
+
+	for (const char *const *s = set; *s; s++)
+		if (strcmp(value, *s) == 0)
+			return;
+
+	initStringInfo(&list);
+	for (const char *const *s = set; *s; s++)
+		appendStringInfo(&list, "%s%s", s == set ? "" : ", ", *s);
+	ereport(ERROR,
+			(errcode(AEAUTH_ERRCODE_BAD_INPUT),
+			 errmsg("invalid audit %s \"%s\"", field, value),
+			 errdetail("The %s must be one of: %s.", field, list.data)));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Ids: UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter, 62 random bits.   */
+/* Time-ordered ids make every primary-key insert land on the rightmost leaf page.          */
+
+static void
+uuidv7_generate(pg_uuid_t *out)
+{
+	static uint64 last_ms = 0;
+	static uint16 counter = 0;
+	uint8		rnd[8];
+	TimestampTz now = GetCurrentTimestamp();
+	uint64		ms;
+
+	ms = (uint64) (now / 1000) +
+		(uint64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+	/* Monotonic within this backend, even if the clock steps back or many ids share a ms. */
+	if (ms <= last_ms)
+	{
+		ms = last_ms;
+		if (++counter > 0x0FFF)
+		{
+			ms++;
+			counter = 0;
+		}
+	}
+	else
+		counter = 0;
+	last_ms = ms;
+
+	if (!pg_strong_random(rnd, sizeof(rnd)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("aeauth: could not generate random bytes")));
+
+	for (int i = 0; i < 6; i++)
+		out->data[i] = (uint8) (ms >> (8 * (5 - i)));
+	out->data[6] = 0x70 | ((counter >> 8) & 0x0F);
+	out->data[7] = counter & 0xFF;
+	out->data[8] = 0x80 | (rnd[0] & 0x3F);
+	memcpy(&out->data[9], &rnd[1], 7);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Retention                                                                                 */
+
+/* Sets *policy_out and returns expires_at for an event created at created_at. */
+static TimestampTz
+audit_expiry(const char *category, const char *severity, const char *policy,
+			 TimestampTz created_at, const char **policy_out)
+{
+	Interval	keep = {0};
+
+	if (strcmp(category, "security") == 0 ||
+		strcmp(severity, "error") == 0 || strcmp(severity, "critical") == 0)
+	{
+		*policy_out = "extended";
+		keep.month = 24;
+	}
+	else if (strcmp(policy, "permanent") == 0)
+	{
+		TimestampTz never;
+
+		*policy_out = policy;
+		TIMESTAMP_NOEND(never);
+		return never;
+	}
+	else if (strcmp(policy, "extended") == 0)
+	{
+		*policy_out = policy;
+		keep.month = 12;
+	}
+	else
+	{
+		*policy_out = policy;
+		keep.day = 90;
+	}
+	/* timestamptz + interval, as the seed's trigger did (calendar months, days in TimeZone). */
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   TimestampTzGetDatum(created_at),
+												   IntervalPGetDatum(&keep)));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Secret scrubbing                                                                          */
+
+static bool
+key_is_secret(const char *key, int len)
+{
+	char		buf[128];
+	char	   *norm = (len < (int) sizeof(buf)) ? buf : palloc(len + 1);
+	int			n = 0;
+	bool		found = false;
+
+	for (int i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) key[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			norm[n++] = c;
+		else if (c >= 'A' && c <= 'Z')
+			norm[n++] = c - 'A' + 'a';
+	}
+	norm[n] = '\0';
+	for (const char *const *p = secret_key_parts; *p && !found; p++)
+		found = (strstr(norm, *p) != NULL);
+	if (norm != buf)
+		pfree(norm);
+	return found;
+}
+
+static bool
+jsonb_has_secret_key(Jsonb *jb)
+{
+	JsonbIterator *it = JsonbIteratorInit(&jb->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+		if (tok == WJB_KEY && key_is_secret(v.val.string.val, v.val.string.len))
+			return true;
+	return false;
+}
+
+/*
+ * jb with the value of every secret-looking key, at any depth, replaced by "[redacted]"
+ * (a nested object or array under such a key goes as a whole).  jb itself when nothing matches.
+ */
+static Jsonb *
+jsonb_scrub(Jsonb *jb)
+{
+	JsonbIterator *it;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	JsonbValue	redacted;
+	JsonbValue *res = NULL;
+	JsonbIteratorToken tok;
+	bool		redact_next = false;
+
+	if (JB_ROOT_IS_SCALAR(jb) || !jsonb_has_secret_key(jb))
+		return jb;
+
+	redacted.type = jbvString;
+	redacted.val.string.val = AUDIT_REDACTED;
+	redacted.val.string.len = strlen(AUDIT_REDACTED);
+
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (redact_next)
+		{
+			redact_next = false;
+			if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
+			{
+				int			depth = 1;
+
+				while (depth > 0)
+				{
+					tok = JsonbIteratorNext(&it, &v, false);
+					if (tok == WJB_BEGIN_OBJECT || tok == WJB_BEGIN_ARRAY)
+						depth++;
+					else if (tok == WJB_END_OBJECT || tok == WJB_END_ARRAY)
+						depth--;
+				}
+			}
+			res = pushJsonbValue(&state, WJB_VALUE, &redacted);
+			continue;
+		}
+		if (tok == WJB_KEY)
+			redact_next = key_is_secret(v.val.string.val, v.val.string.len);
+		res = pushJsonbValue(&state, tok,
+							 (tok == WJB_KEY || tok == WJB_VALUE || tok == WJB_ELEM) ? &v : NULL);
+	}
+	return JsonbValueToJsonb(res);
+}
+
+static Datum
+audit_json_datum(Jsonb *jb, const char *text, bool *isnull)
+{
+	if (jb == NULL && text != NULL)
+		jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	*isnull = (jb == NULL);
+	return jb ? JsonbPGetDatum(jsonb_scrub(jb)) : (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The insert                                                                                */
+
+static SPIPlanPtr
+audit_insert_plan(void)
+{
 	if (insert_plan == NULL)
 	{
-		Oid			types[10] = {UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		INETOID, TEXTOID, JSONBOID, TEXTOID};
+		Oid			types[AUDIT_NPARAMS] = {
+			UUIDOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID,
+			JSONBOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, JSONBOID
+		};
 		SPIPlanPtr	plan;
 
 		plan = SPI_prepare("INSERT INTO aeauth.user_audit_log"
-						   " (user_id, session_id, event_type, event_category, action, status,"
-						   "  ip_address, user_agent, metadata, severity)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-						   10, types);
+						   " (id, user_id, session_id, event_type, event_category, action, status,"
+						   "  ip_address, user_agent, metadata, severity, retention_policy,"
+						   "  created_at, expires_at, request_params)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+						   AUDIT_NPARAMS, types);
 		if (plan == NULL)
-			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-							errmsg("aeauth: could not prepare the audit insert")));
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("aeauth: could not prepare the audit insert: %s",
+							SPI_result_code_string(SPI_result))));
 		SPI_keepplan(plan);
 		insert_plan = plan;
 	}
+	return insert_plan;
+}
 
-	values[0] = ev->user_id ? UUIDPGetDatum(ev->user_id) : (Datum) 0;
-	nulls[0] = ev->user_id ? ' ' : 'n';
-	values[1] = ev->session_id ? UUIDPGetDatum(ev->session_id) : (Datum) 0;
-	nulls[1] = ev->session_id ? ' ' : 'n';
-	values[2] = CStringGetTextDatum(ev->event_type);
-	values[3] = CStringGetTextDatum(ev->event_category);
-	values[4] = CStringGetTextDatum(ev->action);
-	values[5] = CStringGetTextDatum(ev->status);
-	values[6] = ev->has_ip ? ev->ip_address : (Datum) 0;
-	nulls[6] = ev->has_ip ? ' ' : 'n';
-	values[7] = ev->user_agent ? CStringGetTextDatum(ev->user_agent) : (Datum) 0;
-	nulls[7] = ev->user_agent ? ' ' : 'n';
-	values[8] = ev->metadata_json ?
-		DirectFunctionCall1(jsonb_in, CStringGetDatum(ev->metadata_json)) : (Datum) 0;
-	nulls[8] = ev->metadata_json ? ' ' : 'n';
-	values[9] = CStringGetTextDatum(ev->severity ? ev->severity : "info");
+/*
+ * The owner of aeauth.user_audit_log: the insert runs as that role (see audit_log_event).
+ * Looked up on every call (two syscache hits) so that ALTER TABLE ... OWNER TO is honoured.
+ */
+static Oid
+audit_table_owner(void)
+{
+	Oid			nsp = get_namespace_oid("aeauth", false);
+	Oid			rel = get_relname_relid("user_audit_log", nsp);
+	HeapTuple	tup;
+	Oid			owner;
 
-	rc = SPI_execute_plan(insert_plan, values, nulls, false, 1);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-						errmsg("aeauth: audit insert failed: %s", SPI_result_code_string(rc))));
+	tup = OidIsValid(rel) ? SearchSysCache1(RELOID, ObjectIdGetDatum(rel)) : NULL;
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("aeauth: table aeauth.user_audit_log does not exist"),
+				 errhint("Run ALTER EXTENSION aeauth UPDATE.")));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * The backend's role has no privilege on the audit table, and log_user_event is not SECURITY
+ * DEFINER: a SECURITY DEFINER function needs SET search_path (house rules), and that GUC
+ * save/restore cost about a fifth of a call.  Instead the one fixed insert below runs as the
+ * table's owner, the way PostgreSQL's own foreign-key triggers run their queries as the
+ * referenced table's owner: SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION, put
+ * back afterwards (and by transaction abort on error).  The statement names only
+ * aeauth.user_audit_log and bound parameters, so the caller's search_path cannot redirect it.
+ */
+void
+audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		values[AUDIT_NPARAMS];
+	bool		isnull[AUDIT_NPARAMS] = {0};
+	char		nulls[AUDIT_NPARAMS];
+	const char *severity = ev->severity ? ev->severity : "info";
+	const char *policy = ev->retention_policy ? ev->retention_policy : "standard";
+	const char *stored_policy;
+	TimestampTz created_at;
+	TimestampTz expires_at;
+	pg_uuid_t  *id;
+	int			rc;
+
+	/* Every check comes before the insert: a refused event writes nothing. */
+	check_required(ev->event_type, "event_type");
+	check_required(ev->event_category, "event_category");
+	check_required(ev->action, "action");
+	check_required(ev->status, "status");
+	check_length(ev->event_type, "event_type", 50);
+	check_length(ev->action, "action", 100);
+	check_in_set(ev->event_category, "event_category", audit_categories);
+	check_in_set(ev->status, "status", audit_statuses);
+	check_in_set(severity, "severity", audit_severities);
+	check_in_set(policy, "retention_policy", audit_policies);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+	/* From here everything is allocated in SPI's procedure context, freed by SPI_finish. */
+
+	created_at = GetCurrentTransactionStartTimestamp();	/* now(), as the seed's default */
+	expires_at = audit_expiry(ev->event_category, severity, policy, created_at, &stored_policy);
+
+	id = palloc(sizeof(pg_uuid_t));
+	uuidv7_generate(id);
+
+	values[0] = UUIDPGetDatum(id);
+	values[1] = ev->user_id ? UUIDPGetDatum(ev->user_id) : (Datum) 0;
+	isnull[1] = (ev->user_id == NULL);
+	values[2] = ev->session_id ? UUIDPGetDatum(ev->session_id) : (Datum) 0;
+	isnull[2] = (ev->session_id == NULL);
+	values[3] = CStringGetTextDatum(ev->event_type);
+	values[4] = CStringGetTextDatum(ev->event_category);
+	values[5] = CStringGetTextDatum(ev->action);
+	values[6] = CStringGetTextDatum(ev->status);
+	values[7] = ev->has_ip ? ev->ip_address : (Datum) 0;
+	isnull[7] = !ev->has_ip;
+	values[8] = ev->user_agent ? CStringGetTextDatum(ev->user_agent) : (Datum) 0;
+	isnull[8] = (ev->user_agent == NULL);
+	values[9] = audit_json_datum(ev->metadata_jsonb, ev->metadata_json, &isnull[9]);
+	values[10] = CStringGetTextDatum(severity);
+	values[11] = CStringGetTextDatum(stored_policy);
+	values[12] = TimestampTzGetDatum(created_at);
+	values[13] = TimestampTzGetDatum(expires_at);
+	values[14] = audit_json_datum(ev->request_params_jsonb, ev->request_params_json, &isnull[14]);
+	for (int i = 0; i < AUDIT_NPARAMS; i++)
+		nulls[i] = isnull[i] ? 'n' : ' ';
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(audit_table_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc != SPI_OK_INSERT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("aeauth: audit insert failed: %s", SPI_result_code_string(rc))));
 	if (id_out)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		memcpy(id_out, DatumGetUUIDP(d), sizeof(pg_uuid_t));
-	}
+		memcpy(id_out, id, sizeof(pg_uuid_t));
 	SPI_finish();
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* SQL: aeauth.log_user_event(p_user_id uuid, p_session_id uuid, p_event_type varchar,        */
+/*   p_event_category varchar, p_action varchar, p_status varchar, p_ip_address inet,        */
+/*   p_user_agent text, p_metadata jsonb, p_severity varchar, p_retention_policy varchar,    */
+/*   p_request_params jsonb) RETURNS uuid                                                    */
+
+static inline const char *
+arg_cstring(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+PG_FUNCTION_INFO_V1(aeauth_log_user_event);
+
+Datum
+aeauth_log_user_event(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+	AuditEvent	ev = {
+		.user_id = PG_ARGISNULL(0) ? NULL : PG_GETARG_UUID_P(0),
+		.session_id = PG_ARGISNULL(1) ? NULL : PG_GETARG_UUID_P(1),
+		.event_type = arg_cstring(fcinfo, 2),
+		.event_category = arg_cstring(fcinfo, 3),
+		.action = arg_cstring(fcinfo, 4),
+		.status = arg_cstring(fcinfo, 5),
+		.has_ip = !PG_ARGISNULL(6),
+		.ip_address = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6),
+		.user_agent = arg_cstring(fcinfo, 7),
+		.metadata_jsonb = PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8),
+		.severity = arg_cstring(fcinfo, 9),
+		.retention_policy = (PG_NARGS() > 10) ? arg_cstring(fcinfo, 10) : NULL,
+		.request_params_jsonb = (PG_NARGS() > 11 && !PG_ARGISNULL(11)) ?
+		PG_GETARG_JSONB_P(11) : NULL,
+	};
+
+	audit_log_event(&ev, id);
+	PG_RETURN_UUID_P(id);
 }

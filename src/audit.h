@@ -11,6 +11,7 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
 #include "utils/uuid.h"
 
 typedef struct AuditEvent
@@ -26,9 +27,20 @@ typedef struct AuditEvent
 	const char *user_agent;		/* NULL: none */
 	const char *metadata_json;	/* a JSON object as text, or NULL */
 	const char *severity;		/* NULL: "info" */
+	/* Added in 1.1 (fields are only ever appended; designated initializers leave them 0). */
+	const char *retention_policy;	/* "standard" (NULL), "extended", "permanent" */
+	const char *request_params_json;	/* JSON as text, or NULL; scrubbed like metadata */
+	Jsonb	   *metadata_jsonb;	/* when not NULL, used instead of metadata_json */
+	Jsonb	   *request_params_jsonb;	/* when not NULL, used instead of request_params_json */
 } AuditEvent;
 
-/* Inserts the event; returns its id in *id_out when id_out is not NULL. */
+/*
+ * Checks the event (SQLSTATE 22004 for a missing required field, 22023 for a value outside its
+ * documented set or longer than its column), decides its retention, scrubs secrets from the
+ * JSON fields and inserts it; returns its id (a UUIDv7) in *id_out when id_out is not NULL.
+ * Works whether or not the caller is SPI-connected (it connects and finishes on its own).
+ * On error nothing is written.
+ */
 extern void audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out);
 
 extern void AuditInit(void);
