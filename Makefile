@@ -21,6 +21,7 @@ PG_CONFIG  ?= pg_config
 WERROR     ?= -Werror
 PG_CFLAGS  += -std=gnu11 -Wall -Wextra $(WERROR) -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CPPFLAGS += -DAEAUTH_VERSION=\"$(EXTVERSION)\"
+AEAUTH_LIBS = -lsodium -lcrypt
 SHLIB_LINK += $(AEAUTH_LIBS)
 
 # PGXS compiles LLVM bitcode with clang when the server was built with JIT support, and

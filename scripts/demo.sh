@@ -38,32 +38,62 @@ step "8. Monitoring: security events of the last 7 days" \
   "SELECT event_type, status, ip_address, severity FROM aeauth.recent_security_events;"
 step "9. Maintenance again: nothing due, nothing done (safe to run often)" \
   "SELECT * FROM aeauth.run_maintenance();"
-step "10. Sessions: a player signs in on a phone (create_session; login will do this; the demo keeps the tokens in a table only to reuse them below)" \
+step "10. Register a player (the password is hashed with argon2id in C; only the hash is stored)" \
+  "SELECT aeauth.register_user('alice@example.com', 'alice', 'correct horse battery') IS NOT NULL AS registered;
+SELECT username, status, email_verified, left(password_hash, 30) || '...' AS password_hash FROM aeauth.users;"
+step "11. The password policy names the broken rule and never echoes the password" \
+  "DO \$\$
+DECLARE pw text; d text;
+BEGIN
+  FOREACH pw IN ARRAY ARRAY['short', 'bobthebuilder', 'BOB@example.com'] LOOP
+    BEGIN
+      PERFORM aeauth.register_user('bob@example.com', 'BobTheBuilder', pw);
+    EXCEPTION WHEN invalid_parameter_value THEN
+      GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+      RAISE NOTICE '% (%): %', SQLERRM, SQLSTATE, d;
+    END;
+  END LOOP;
+END \$\$;"
+step "12. Verify the email address (the token would travel by email; here it goes straight back)" \
+  "SELECT aeauth.verify_email(aeauth.request_email_verification(id)) AS first_use FROM aeauth.users WHERE username = 'alice';
+SELECT email_verified FROM aeauth.users WHERE username = 'alice';"
+step "13. Reset a forgotten password: a token for a known email, NULL for an unknown one (same cost)" \
+  "SELECT aeauth.reset_password(aeauth.request_password_reset('alice@example.com'), 'a brand new passphrase') AS reset;
+SELECT aeauth.request_password_reset('nobody@example.com') IS NULL AS unknown_email_gets_null;"
+step "14. Bring over a legacy bcrypt user (bcryptjs hash); it verifies and is marked for rehash" \
+  "SELECT aeauth.import_user('legacy@example.com', 'legacy', '\$2a\$04\$cavdehlkbl0TiJFh/DOtzukby.3CVCkpxBARsxTN/05sJlXJF2H8.') IS NOT NULL AS imported;
+SELECT aeauth.password_needs_rehash(password_hash) AS needs_rehash FROM aeauth.users WHERE username = 'legacy';
+SELECT aeauth.change_password(id, 'correct horse battery staple', 'a fresh argon2 passphrase') FROM aeauth.users WHERE username = 'legacy';
+SELECT left(password_hash, 30) || '...' AS now_stored FROM aeauth.users WHERE username = 'legacy';"
+step "15. Every account event is in the audit log, without secrets" \
+  "SELECT event_type, action, status, metadata FROM aeauth.user_audit_log
+ WHERE event_category <> 'game' AND action NOT IN ('export', 'accept', 'flag') ORDER BY id;"
+step "16. Sessions: a player signs in on a phone (create_session; login will do this; the demo keeps the tokens in a table only to reuse them below)" \
   "INSERT INTO aeauth.users (id, email, username, password_hash)
      VALUES ('00000000-0000-0000-0000-00000000d001', 'ada@example.com', 'ada', 'x');
 CREATE TABLE phone AS SELECT * FROM aeauth.create_session('00000000-0000-0000-0000-00000000d001',
   '203.0.113.7', 'GameClient/1.4', 'mobile', 'Pixel 8');
 SELECT status, session_id, left(access_token, 10) || '...' AS access_token,
        left(refresh_token, 10) || '...' AS refresh_token, access_expires_at, risk_score FROM phone;"
-step "11. Every request: validate_session (one index lookup) sets current_user_id() for this transaction" \
+step "17. Every request: validate_session (one index lookup) sets current_user_id() for this transaction" \
   "BEGIN;
 SELECT * FROM aeauth.validate_session((SELECT access_token FROM phone));
 SELECT aeauth.current_user_id();
 COMMIT;
 SELECT aeauth.current_user_id() AS after_commit;"
-step "12. Refresh: both tokens rotate; a retry with the same refresh token gets the same pair" \
+step "18. Refresh: both tokens rotate; a retry with the same refresh token gets the same pair" \
   "CREATE TABLE r AS SELECT * FROM aeauth.refresh_session((SELECT refresh_token FROM phone));
 SELECT status, (SELECT r.access_token = x.access_token FROM aeauth.refresh_session((SELECT refresh_token FROM phone)) x) AS retry_gets_same_pair FROM r;"
-step "13. A new device from another network scores a risk; list_sessions shows devices, never tokens" \
+step "19. A new device from another network scores a risk; list_sessions shows devices, never tokens" \
   "SELECT risk_score, is_suspicious FROM aeauth.create_session('00000000-0000-0000-0000-00000000d001',
   '198.51.100.20', 'Mozilla/5.0', 'desktop', 'Work PC');
 SELECT session_id, device_type, device_name, ip_address, is_suspicious, risk_score
   FROM aeauth.list_sessions('00000000-0000-0000-0000-00000000d001');"
-step "14. The old refresh token comes back after the grace period: reuse, the whole session is revoked" \
+step "20. The old refresh token comes back after the grace period: reuse, the whole session is revoked" \
   "UPDATE aeauth.session_rotated_tokens SET rotated_at = rotated_at - interval '1 minute';  -- instead of waiting
 SELECT status FROM aeauth.refresh_session((SELECT refresh_token FROM phone));
 SELECT count(*) AS still_valid FROM aeauth.validate_session((SELECT access_token FROM r));
 SELECT event_type, severity, metadata->>'reason' AS reason FROM aeauth.user_audit_log WHERE event_type = 'refresh_token_reuse';"
-step "15. Log out everywhere (game servers LISTEN on aeauth_session_revoked to drop connections at once)" \
+step "21. Log out everywhere (game servers LISTEN on aeauth_session_revoked to drop connections at once)" \
   "SELECT aeauth.revoke_user_sessions('00000000-0000-0000-0000-00000000d001') AS revoked;"
 printf '\nDemo finished.\n'

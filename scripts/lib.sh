@@ -3,7 +3,7 @@
 # scripts/pg-sandbox.sh can be used for isolated parallel work.
 
 AEAUTH_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-libtap-parser-sourcehandler-pgtap-perl libsodium-dev build-essential"
+libtap-parser-sourcehandler-pgtap-perl libsodium-dev libcrypt-dev build-essential"
 
 log() { printf '>>> %s\n' "$*" >&2; }
 

@@ -9,6 +9,8 @@
 #include "aeauth.h"
 #include "audit.h"
 #include "guc.h"
+#include "password.h"
+#include "recovery.h"
 #include "session.h"
 
 PG_MODULE_MAGIC;
@@ -21,6 +23,8 @@ _PG_init(void)
 	GucInit();
 	AuditInit();
 	SessionInit();
+	PasswordInit();
+	RecoveryInit();
 }
 
 PG_FUNCTION_INFO_V1(aeauth_library_version);

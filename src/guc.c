@@ -28,6 +28,8 @@ int			aeauth_session_idle_timeout_s = 7 * 24 * 3600;
 int			aeauth_session_absolute_timeout_s = 90 * 24 * 3600;
 int			aeauth_max_sessions_per_user = 10;
 int			aeauth_session_risk_threshold = 50;
+int			aeauth_password_reset_ttl_s = 24 * 60 * 60;
+int			aeauth_email_verification_ttl_s = 48 * 60 * 60;
 
 void
 GucInit(void)
@@ -142,6 +144,22 @@ GucInit(void)
 							&aeauth_session_risk_threshold,
 							50, 0, 100,
 							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.password_reset_ttl",
+							"How long a password reset token stays valid.",
+							"A newer token or a password change voids it earlier.",
+							&aeauth_password_reset_ttl_s,
+							24 * 60 * 60, 60, 30 * 24 * 60 * 60,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("aeauth.email_verification_ttl",
+							"How long an email verification token stays valid.",
+							NULL,
+							&aeauth_email_verification_ttl_s,
+							48 * 60 * 60, 60, 30 * 24 * 60 * 60,
+							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("aeauth");

@@ -18,6 +18,8 @@ extern int	aeauth_session_idle_timeout_s;
 extern int	aeauth_session_absolute_timeout_s;
 extern int	aeauth_max_sessions_per_user;
 extern int	aeauth_session_risk_threshold;
+extern int	aeauth_password_reset_ttl_s;
+extern int	aeauth_email_verification_ttl_s;
 
 extern void GucInit(void);
 
