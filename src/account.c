@@ -18,6 +18,7 @@
 #include "utils/uuid.h"
 
 #include "aeauth.h"
+#include "version.h"
 #include "account.h"
 #include "audit.h"
 #include "password.h"
@@ -371,6 +372,7 @@ aeauth_register_user(PG_FUNCTION_ARGS)
 	char	   *hash;
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "email");
 	ACCOUNT_REQUIRE(fcinfo, 1, "username");
 	pw = account_password_arg(fcinfo, 2, "password", &pwlen);
@@ -405,6 +407,7 @@ aeauth_import_user(PG_FUNCTION_ARGS)
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 	StringInfoData meta;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "email");
 	ACCOUNT_REQUIRE(fcinfo, 1, "username");
 	ACCOUNT_REQUIRE(fcinfo, 2, "password_hash");
@@ -458,6 +461,7 @@ aeauth_change_password(PG_FUNCTION_ARGS)
 	bool		too_long;
 	char	   *hash;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "user_id");
 	user_id = PG_GETARG_UUID_P(0);
 	if (PG_ARGISNULL(1))
@@ -522,6 +526,7 @@ aeauth_set_password(PG_FUNCTION_ARGS)
 	UserRow		row;
 	char	   *hash;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "user_id");
 	user_id = PG_GETARG_UUID_P(0);
 	pw = account_password_arg(fcinfo, 1, "new_password", &pwlen);
@@ -555,6 +560,7 @@ aeauth_set_user_status(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	SPIPlanPtr	plan;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "user_id");
 	ACCOUNT_REQUIRE(fcinfo, 1, "status");
 	user_id = PG_GETARG_UUID_P(0);
@@ -605,6 +611,7 @@ aeauth_unlock_user(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	SPIPlanPtr	plan;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "user_id");
 	user_id = PG_GETARG_UUID_P(0);
 	plan_connect();
@@ -628,6 +635,7 @@ aeauth_hash_password(PG_FUNCTION_ARGS)
 	const char *pw;
 	size_t		pwlen;
 
+	version_require("1.2");
 	pw = account_password_arg(fcinfo, 0, "password", &pwlen);
 	password_check_policy(pw, pwlen, NULL, NULL);
 	PG_RETURN_TEXT_P(cstring_to_text(password_hash_new(pw, pwlen)));
@@ -640,6 +648,7 @@ aeauth_verify_password(PG_FUNCTION_ARGS)
 	text	   *pw;
 	char	   *hash;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "password");
 	ACCOUNT_REQUIRE(fcinfo, 1, "password_hash");
 	/* Over the limit: false without detoasting or hashing (password_verify's rule). */
@@ -657,6 +666,7 @@ aeauth_password_needs_rehash(PG_FUNCTION_ARGS)
 	bool		usable;
 	bool		rehash;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "password_hash");
 	rehash = password_needs_rehash(text_to_cstring(PG_GETARG_TEXT_PP(0)), &usable);
 	if (!usable)

@@ -12,6 +12,7 @@
 #include "password.h"
 #include "recovery.h"
 #include "session.h"
+#include "version.h"
 
 PG_MODULE_MAGIC;
 
@@ -25,6 +26,7 @@ _PG_init(void)
 	SessionInit();
 	PasswordInit();
 	RecoveryInit();
+	VersionInit();
 }
 
 PG_FUNCTION_INFO_V1(aeauth_library_version);

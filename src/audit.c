@@ -33,6 +33,7 @@
 #include "utils/uuid.h"
 
 #include "aeauth.h"
+#include "version.h"
 #include "audit.h"
 
 /* Documented value sets (README "Audit log"). */
@@ -465,6 +466,7 @@ aeauth_log_user_event(PG_FUNCTION_ARGS)
 		PG_GETARG_JSONB_P(11) : NULL,
 	};
 
+	version_require("1.1");
 	audit_log_event(&ev, id);
 	PG_RETURN_UUID_P(id);
 }

@@ -20,6 +20,7 @@
 #include "utils/uuid.h"
 
 #include "aeauth.h"
+#include "version.h"
 #include "account.h"
 #include "audit.h"
 #include "guc.h"
@@ -106,6 +107,7 @@ aeauth_request_email_verification(PG_FUNCTION_ARGS)
 	bool		updated;
 	bool		exists = false;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "user_id");
 	user_id = PG_GETARG_UUID_P(0);
 	token = token_generate(TOKEN_PREFIX_VERIFY, hash);
@@ -156,6 +158,7 @@ aeauth_verify_email(PG_FUNCTION_ARGS)
 	pg_uuid_t  *user_id = NULL;
 	const char *result = "invalid";
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "token");
 	tok = PG_GETARG_TEXT_PP(0);
 	if (token_parse(TOKEN_PREFIX_VERIFY, VARDATA_ANY(tok), VARSIZE_ANY_EXHDR(tok), hash))
@@ -210,6 +213,7 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 	pg_uuid_t  *user_id = NULL;
 	uint8		slot;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "email");
 	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 
@@ -270,6 +274,7 @@ aeauth_reset_password(PG_FUNCTION_ARGS)
 	const char *result = "invalid";
 	bool		live = false;
 
+	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "token");
 	tok = PG_GETARG_TEXT_PP(0);
 	pw = account_password_arg(fcinfo, 1, "new_password", &pwlen);

@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "aeauth.h"
+#include "version.h"
 #include "audit.h"
 #include "guc.h"
 #include "session.h"
@@ -250,6 +251,7 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 	size_t		plen;
 	Datum		values[7];
 
+	version_require("1.3");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(AEAUTH_ERRCODE_NULL), errmsg("token must not be null")));
 	tok = PG_GETARG_TEXT_PP(0);

@@ -23,6 +23,7 @@
 #include "utils/timestamp.h"
 
 #include "aeauth.h"
+#include "version.h"
 #include "audit.h"
 #include "guc.h"
 #include "session.h"
@@ -513,6 +514,7 @@ aeauth_create_session(PG_FUNCTION_ARGS)
 	const pg_uuid_t *uid = required_uuid(fcinfo, 0, "user_id");
 	SessionTokens t;
 
+	version_require("1.3");
 	session_create(uid, PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), !PG_ARGISNULL(1),
 				   text_arg_or_null(fcinfo, 2), text_arg_or_null(fcinfo, 3),
 				   text_arg_or_null(fcinfo, 4), PG_ARGISNULL(5) ? false : PG_GETARG_BOOL(5), &t);
@@ -535,6 +537,7 @@ aeauth_logout(PG_FUNCTION_ARGS)
 				uid;
 	int64		n;
 
+	version_require("1.3");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(AEAUTH_ERRCODE_NULL), errmsg("access_token must not be null")));
 	tok = PG_GETARG_TEXT_PP(0);
@@ -564,6 +567,7 @@ aeauth_revoke_session(PG_FUNCTION_ARGS)
 	const pg_uuid_t *sid = required_uuid(fcinfo, 0, "session_id");
 	char	   *by = text_arg_or_null(fcinfo, 1);
 
+	version_require("1.3");
 	PG_RETURN_BOOL(session_revoke(sid, by));
 }
 
@@ -576,6 +580,7 @@ aeauth_revoke_user_sessions(PG_FUNCTION_ARGS)
 	const pg_uuid_t *except = PG_ARGISNULL(1) ? NULL : PG_GETARG_UUID_P(1);
 	char	   *by = text_arg_or_null(fcinfo, 2);
 
+	version_require("1.3");
 	PG_RETURN_INT32((int32) session_revoke_user(uid, except, by));
 }
 
@@ -639,6 +644,7 @@ aeauth_expire_sessions(PG_FUNCTION_ARGS)
 	Datum		row[2];
 	bool		rnulls[2] = {false, false};
 
+	version_require("1.3");
 	InitMaterializedSRF(fcinfo, 0);
 	spi_connect();
 	session_plan(&expire_plan,

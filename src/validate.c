@@ -30,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "aeauth.h"
+#include "version.h"
 #include "guc.h"
 #include "session_internal.h"
 #include "token.h"
@@ -190,6 +191,7 @@ aeauth_validate_session(PG_FUNCTION_ARGS)
 	LiveSession s;
 	text	   *tok;
 
+	version_require("1.3");
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 	{
