@@ -4,6 +4,8 @@
  *    made (compared with a manifest recorded at the end of the install or update), nothing is
  *    granted to PUBLIC, every SECURITY DEFINER function pins its search_path, every API object
  *    exists, the library's version matches the SQL's.
+ *  - grants survive pg_dump of a database whose grants were re-applied by an update (trigger
+ *    on aeauth.grantees).
  *  - aeauth.refresh_grants(), the last statement of every install and update script, also
  *    records that manifest; so a later version's additions are part of it without more work.
  */
@@ -259,7 +261,27 @@ BEGIN
 END
 $fn$;
 
+-- Grants that an update script re-applies (refresh_grants() runs inside ALTER EXTENSION) are
+-- recorded in pg_init_privs as the objects' initial privileges, and pg_dump leaves initial
+-- privileges out: a database updated after grant_app_access() would be restored without its
+-- grants.  The grantees rows are dumped, though, and restoring them inserts them here: this
+-- trigger applies each restored grantee's privileges then (and is harmless in
+-- grant_app_access()/grant_admin_access(), which apply them anyway).
+CREATE FUNCTION aeauth.grantees_apply() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $fn$
+BEGIN
+    PERFORM aeauth.apply_grants(NEW.grantee);
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER grantees_apply
+    AFTER INSERT ON aeauth.grantees
+    FOR EACH ROW EXECUTE FUNCTION aeauth.grantees_apply();
+
 REVOKE ALL ON FUNCTION aeauth.integrity_snapshot() FROM PUBLIC;
+REVOKE ALL ON FUNCTION aeauth.grantees_apply() FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.record_integrity_manifest() FROM PUBLIC;
 REVOKE ALL ON FUNCTION aeauth.verify_integrity() FROM PUBLIC;
 

@@ -26,6 +26,8 @@ BEGIN
 END
 $fn$;
 
+DROP TRIGGER grantees_apply ON aeauth.grantees;
+DROP FUNCTION aeauth.grantees_apply();
 DROP FUNCTION aeauth.record_integrity_manifest();
 DROP TABLE aeauth.integrity_manifest;
 DROP FUNCTION aeauth.integrity_snapshot();
