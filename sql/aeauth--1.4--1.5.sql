@@ -167,7 +167,7 @@ DECLARE
                           WHERE e.extname OPERATOR(pg_catalog.=) 'aeauth');
     lib_version text := aeauth.library_version();
     manifest_version text := (SELECT pg_catalog.min(m.version) FROM aeauth.integrity_manifest m);
-    k text;
+    r record;
     problems text[];
 BEGIN
     check_name := 'library version matches the SQL version';
@@ -180,32 +180,32 @@ BEGIN
     detail := pg_catalog.format('manifest of %s', COALESCE(manifest_version, 'no version'));
     RETURN NEXT;
 
-    FOREACH k IN ARRAY ARRAY['table', 'column', 'constraint', 'index', 'trigger', 'view',
-                             'function', 'config_dump'] LOOP
-        SELECT pg_catalog.array_agg(d ORDER BY d) INTO problems FROM (
-            SELECT 'missing ' OPERATOR(pg_catalog.||) m.name AS d
-              FROM aeauth.integrity_manifest m
-             WHERE m.kind OPERATOR(pg_catalog.=) k
-               AND NOT EXISTS (SELECT FROM aeauth.integrity_snapshot() s
-                                WHERE s.kind OPERATOR(pg_catalog.=) k AND s.name OPERATOR(pg_catalog.=) m.name)
-            UNION ALL
-            SELECT 'unexpected ' OPERATOR(pg_catalog.||) s.name
+    -- One snapshot against the manifest, one row per kind of object.
+    FOR r IN
+        WITH diff AS (
+            SELECT COALESCE(s.kind, m.kind) AS kind,
+                   CASE WHEN s.name IS NULL THEN 'missing ' OPERATOR(pg_catalog.||) m.name
+                        WHEN m.name IS NULL THEN 'unexpected ' OPERATOR(pg_catalog.||) s.name
+                        WHEN s.detail IS DISTINCT FROM m.detail
+                        THEN pg_catalog.format('changed %s: %s, expected %s', s.name, s.detail, m.detail)
+                   END AS problem,
+                   m.name IS NOT NULL AS expected
               FROM aeauth.integrity_snapshot() s
-             WHERE s.kind OPERATOR(pg_catalog.=) k
-               AND NOT EXISTS (SELECT FROM aeauth.integrity_manifest m
-                                WHERE m.kind OPERATOR(pg_catalog.=) k AND m.name OPERATOR(pg_catalog.=) s.name)
-            UNION ALL
-            SELECT pg_catalog.format('changed %s: %s, expected %s', s.name, s.detail, m.detail)
-              FROM aeauth.integrity_snapshot() s
-              JOIN aeauth.integrity_manifest m ON m.kind OPERATOR(pg_catalog.=) s.kind
-                                              AND m.name OPERATOR(pg_catalog.=) s.name
-             WHERE s.kind OPERATOR(pg_catalog.=) k AND s.detail IS DISTINCT FROM m.detail) p;
-        check_name := 'objects: ' OPERATOR(pg_catalog.||) k;
-        ok := problems IS NULL;
-        detail := CASE WHEN problems IS NULL
-                       THEN (SELECT pg_catalog.count(*) FROM aeauth.integrity_manifest m
-                              WHERE m.kind OPERATOR(pg_catalog.=) k)::text OPERATOR(pg_catalog.||) ' as expected'
-                       ELSE pg_catalog.array_to_string(problems, '; ') END;
+              FULL JOIN aeauth.integrity_manifest m ON m.kind OPERATOR(pg_catalog.=) s.kind
+                                                   AND m.name OPERATOR(pg_catalog.=) s.name
+        )
+        SELECT k.kind,
+               pg_catalog.array_agg(d.problem ORDER BY d.problem) FILTER (WHERE d.problem IS NOT NULL) AS problems,
+               pg_catalog.count(*) FILTER (WHERE d.expected) AS n
+          FROM pg_catalog.unnest(ARRAY['table', 'column', 'constraint', 'index', 'trigger', 'view',
+                                       'function', 'config_dump']) WITH ORDINALITY AS k(kind, ord)
+          LEFT JOIN diff d ON d.kind OPERATOR(pg_catalog.=) k.kind
+         GROUP BY k.kind, k.ord ORDER BY k.ord
+    LOOP
+        check_name := 'objects: ' OPERATOR(pg_catalog.||) r.kind;
+        ok := r.problems IS NULL;
+        detail := CASE WHEN r.problems IS NULL THEN r.n::text OPERATOR(pg_catalog.||) ' as expected'
+                       ELSE pg_catalog.array_to_string(r.problems, '; ') END;
         RETURN NEXT;
     END LOOP;
 
