@@ -9,6 +9,7 @@
 #include "aeauth.h"
 #include "audit.h"
 #include "guc.h"
+#include "login.h"
 #include "password.h"
 #include "recovery.h"
 #include "session.h"
@@ -26,6 +27,7 @@ _PG_init(void)
 	SessionInit();
 	PasswordInit();
 	RecoveryInit();
+	LoginInit();
 	VersionInit();
 }
 

@@ -19,8 +19,8 @@ echo "1..$(( ${#olds[@]} + 1 ))"
 recreate_db aeauth_fresh
 psqlq -d aeauth_fresh -c "CREATE EXTENSION aeauth"
 psqlq -d aeauth_fresh -f test/shell/catalog_snapshot.sql >"$tmp/fresh"
-check "the fresh install of $newest describes a whole product (verify_integrity, accounts, sessions, audit present)" \
-  "$(grep -cE '^function aeauth\.(verify_integrity\(\)|validate_session\(text\)|log_user_event\(|register_user\()' "$tmp/fresh")" "4"
+check "the fresh install of $newest describes a whole product (verify_integrity, login, accounts, sessions, audit present)" \
+  "$(grep -cE '^function aeauth\.(verify_integrity\(\)|login\(|validate_session\(text\)|log_user_event\(|register_user\()' "$tmp/fresh")" "5"
 
 for v in "${olds[@]}"; do
   recreate_db aeauth_upgraded

@@ -63,7 +63,10 @@ for v in "${olds[@]}"; do
   q -c "INSERT INTO aeauth.users (email, username, password_hash) SELECT 'bulk' || g || '@up.example', 'bulk' || g, '$bcrypt_hash' FROM generate_series(1, 20) g"
 
   # --- sessions --------------------------------------------------------------------------------
-  if has 'aeauth.create_session(uuid,inet,text,text,text,boolean)'; then
+  if has 'aeauth.login(text,text,inet,text,text,text,text)'; then
+    read -r access refresh <<<"$(q -c "SELECT access_token || ' ' || refresh_token FROM aeauth.login('argon', '$argon_pw', '192.0.2.1', 'old agent', 'pc', 'old', 'device-1')")"
+    [ -n "$refresh" ] || { echo "Bail out! login at $v did not succeed"; exit 1; }
+  elif has 'aeauth.create_session(uuid,inet,text,text,text,boolean)'; then
     read -r access refresh <<<"$(q -c "SELECT access_token || ' ' || refresh_token FROM aeauth.create_session('$argon_id', device_name => 'old')")"
   else
     access=$(tok aea_ 1); refresh=$(tok aer_ 1)
