@@ -110,4 +110,13 @@ step "25. An unknown name costs a dummy argon2id verification and gets the same 
   "SELECT status FROM aeauth.login('nobody', 'whatever');
 SELECT event_type, status, metadata->>'reason' AS reason, metadata->>'scope' AS scope
   FROM aeauth.user_audit_log WHERE event_type IN ('login', 'account_locked') ORDER BY created_at DESC, id DESC LIMIT 6;"
+step "26. Versions are migrations: one history row per step, and the installed objects checked against what the scripts made" \
+  "SELECT version, applied_at, description FROM aeauth.schema_history ORDER BY applied_at, version;
+SELECT check_name, ok, left(detail, 60) AS detail FROM aeauth.verify_integrity();"
+step "27. Drift is reported: somebody drops an index and grants a table to PUBLIC (rolled back)" \
+  "BEGIN;
+DROP INDEX aeauth.user_sessions_user_id_idx;
+GRANT SELECT ON aeauth.users TO PUBLIC;
+SELECT check_name, detail FROM aeauth.verify_integrity() WHERE NOT ok;
+ROLLBACK;"
 printf '\nDemo finished.\n'
