@@ -64,5 +64,23 @@ for f in test/t/*.sql; do
   run_tap "$f" pg_prove --timer -d aeauth_tap "$f"
 done
 
+# --- fuzzing: a short libFuzzer run of the pure parsers (fuzz/run.sh; FUZZ_RUNS=0 skips) ------
+if [ "${FUZZ_RUNS:-200000}" != 0 ]; then
+  log "prove fuzz/run.sh"
+  run_tap fuzz/run.sh prove --exec bash fuzz/run.sh
+fi
+
+# --- no backend died: the server log of the whole run holds no crash -------------------------
+log "server log: no crashed backend"
+if grep -Eq 'terminated by signal|server process .* (was terminated|exited with exit code)|ERROR:  AddressSanitizer|runtime error:' \
+     "$AEAUTH_PGDIR/server.log"; then
+  echo "not ok - server log has a crashed backend:"
+  grep -E 'terminated by signal|server process|AddressSanitizer|runtime error:' "$AEAUTH_PGDIR/server.log" | head -n 20
+  failed=$((failed + 1))
+else
+  echo "ok - server log: no backend terminated by a signal or exited abnormally"
+  passed=$((passed + 1))
+fi
+
 echo "aeauth: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
