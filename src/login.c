@@ -579,6 +579,8 @@ aeauth_login(PG_FUNCTION_ARGS)
 	a.device_type = optional_text(fcinfo, 4);
 	a.device_name = optional_text(fcinfo, 5);
 	a.device_id = optional_text(fcinfo, 6);
+	/* Before the password is looked at: a too-long device field must not tell right from wrong. */
+	session_check_device_fields(a.device_type, a.device_name);
 
 	plan_connect();
 	PG_TRY();

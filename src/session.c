@@ -314,6 +314,13 @@ check_device_field(const char *value, const char *field, int max_chars)
 }
 
 void
+session_check_device_fields(const char *device_type, const char *device_name)
+{
+	check_device_field(device_type, "device_type", 50);
+	check_device_field(device_name, "device_name", 100);
+}
+
+void
 session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user_agent,
 			   const char *device_type, const char *device_name, bool is_trusted,
 			   SessionTokens *out)
@@ -329,8 +336,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 	int			rc;
 	bool		isnull;
 
-	check_device_field(device_type, "device_type", 50);
-	check_device_field(device_name, "device_name", 100);
+	session_check_device_fields(device_type, device_name);
 
 	spi_connect();
 

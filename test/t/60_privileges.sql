@@ -14,7 +14,7 @@ CREATE ROLE aeauth_t60_admin LOGIN;
 SELECT aeauth.grant_app_access('aeauth_t60_app') \gset
 SELECT aeauth.grant_admin_access('aeauth_t60_admin') \gset
 
-SELECT plan(31);
+SELECT plan(33);
 
 -- Relations of the extension's schema, partitions and sequences included.
 CREATE TEMP VIEW t60_rels AS
@@ -93,8 +93,13 @@ SELECT set_eq($$
         'aeauth.revoke_user_sessions(uuid,uuid,text)',
         'aeauth.list_sessions(uuid)',
         'aeauth.current_user_id()',
+        'aeauth.login(text,text,inet,text,text,text,text)',
         'aeauth.log_user_event(uuid,uuid,character varying,character varying,character varying,character varying,inet,text,jsonb,character varying,character varying,jsonb)'],
   'the app role executes exactly the app functions of API.md');
+SET ROLE aeauth_t60_app;
+SELECT throws_ok('SELECT * FROM aeauth.trusted_devices', '42501', NULL, 'the app role cannot read trusted_devices');
+SELECT throws_ok('SELECT * FROM aeauth.login_source_failures', '42501', NULL, 'nor login_source_failures');
+RESET ROLE;
 
 -- 4. The admin role: every registered function and the two views, nothing else
 SELECT set_eq($$
@@ -162,6 +167,7 @@ SELECT aeauth.grant_admin_access('aeauth_t60_admin') \gset
 ALTER EXTENSION aeauth UPDATE;
 SELECT ok(has_function_privilege('aeauth_t60_app', 'aeauth.register_user(text,text,text)', 'EXECUTE')
           AND has_function_privilege('aeauth_t60_app', 'aeauth.validate_session(text)', 'EXECUTE')
+          AND has_function_privilege('aeauth_t60_app', 'aeauth.login(text,text,inet,text,text,text,text)', 'EXECUTE')
           AND NOT has_function_privilege('aeauth_t60_app', 'aeauth.import_user(text,text,text,boolean)', 'EXECUTE'),
           'after 1.0 -> current, functions added by the upgrades reach the app grantee (and admin ones do not)');
 SELECT set_eq($$

@@ -17,7 +17,7 @@ GRANT INSERT, SELECT, TRUNCATE ON public.t61_hits TO PUBLIC;
 CREATE TABLE public.t61_results (k text, v text);
 GRANT INSERT ON public.t61_results TO PUBLIC;
 
-SELECT plan(27);
+SELECT plan(31);
 
 -- A user and a session made the ordinary way, for the calls below.
 SELECT aeauth.register_user('victim@example.com', 'victim', 'Victim-pass-2024') AS victim \gset
@@ -113,6 +113,10 @@ SELECT aeauth.reset_password(:'rtok', 'Reset-pass-2024') AS r_reset_ok \gset
 SELECT status AS r_refresh_wrong FROM aeauth.refresh_session('aer_' || repeat('A', 43)) \gset
 SELECT aeauth.log_user_event(:'victim', NULL, 'probe', 'game', 'probe', 'success', NULL, $$'; DROP TABLE aeauth.users; --$$) AS r_event \gset
 SELECT aeauth.logout(:'acc') AS r_logout \gset
+SELECT status AS r_login_wrong FROM aeauth.login('victim', 'not-the-password-1') \gset
+SELECT status AS r_login_ok, session_id AS r_login_sid, access_token AS r_login_acc FROM aeauth.login('VICTIM@example.com', 'Newer-pass-2024') \gset
+SELECT count(*) AS r_login_validate FROM aeauth.validate_session(:'r_login_acc') \gset
+SELECT status AS r_login_sql FROM aeauth.login($$' OR 1=1; --$$, 'whatever-pass-1') \gset
 RESET search_path;
 RESET ROLE;
 
@@ -140,6 +144,10 @@ SELECT is(:'r_reset_ok'::text, 'ok', 'the right one resets');
 SELECT is(:'r_refresh_wrong'::text, 'invalid', 'refresh_session with a wrong token: invalid');
 SELECT isnt(:'r_event'::text, '', 'log_user_event works');
 SELECT is(:'r_logout'::text, 't', 'logout of the live session');
+SELECT is(:'r_login_wrong'::text, 'invalid_credentials', 'login with a wrong password: invalid_credentials');
+SELECT is(:'r_login_ok'::text, 'ok', 'login by email in another case with the new password: ok');
+SELECT is(:r_login_validate, 1, 'and its access token validates');
+SELECT is(:'r_login_sql'::text, 'invalid_credentials', 'an identifier that looks like SQL is just a wrong identifier');
 SELECT is((SELECT count(*)::int FROM aeauth.validate_session(:'acc')), 0, 'and the token is dead afterwards');
 SELECT is((SELECT count(*)::int FROM aeauth.users WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) 'victim@example.com' AND email_verified), 1,
           'the victim (not the planted temp row) got verified');

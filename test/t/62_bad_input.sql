@@ -8,7 +8,7 @@
 -- all (audit log included), and the tokens tried with bad companions still work at the end.
 -- Crashed backends are caught by scripts/test.sh reading the server log at the end.
 BEGIN;
-SELECT plan(109);
+SELECT plan(125);
 
 SELECT aeauth.register_user('alice@example.com', 'alice', 'Alice-pass-2024') AS alice \gset
 SELECT access_token AS acc, refresh_token AS ref, session_id AS sid FROM aeauth.create_session(:'alice') \gset
@@ -262,7 +262,39 @@ INSERT INTO t62_cases VALUES
   (104, $l$register: email with bidi isolate in the domain$l$, $e$error 22023$e$,
    $q$SELECT aeauth.register_user(E'bob@exa\u2066mple.com', 'bobiso', 'Bob-pass-2024')$q$),
   (105, $l$register: visible non-ASCII email still accepted$l$, $e$result true wrote users$e$,
-   $q$SELECT aeauth.register_user(E'j\u00fcrgen@example.com', 'juergen', 'Juergen-pass-2024') IS NOT NULL$q$);
+   $q$SELECT aeauth.register_user(E'j\u00fcrgen@example.com', 'juergen', 'Juergen-pass-2024') IS NOT NULL$q$),
+  (106, $l$login: NULL identifier$l$, $e$error 22004$e$,
+   $q$SELECT status FROM aeauth.login(NULL, 'Alice-pass-2024')$q$),
+  (107, $l$login: NULL password$l$, $e$error 22004$e$,
+   $q$SELECT status FROM aeauth.login('alice', NULL)$q$),
+  (108, $l$login: empty identifier$l$, $e$result invalid_credentials$e$,
+   $q$SELECT status FROM aeauth.login('', 'Alice-pass-2024')$q$),
+  (109, $l$login: empty password$l$, $e$result invalid_credentials wrote users$e$,
+   $q$SELECT status FROM aeauth.login('alice', '')$q$),
+  (110, $l$login: 10 MB identifier$l$, $e$result invalid_credentials$e$,
+   $q$SELECT status FROM aeauth.login(repeat('a', 10485760), 'Alice-pass-2024')$q$),
+  (111, $l$login: 10 MB password$l$, $e$result invalid_credentials wrote users$e$,
+   $q$SELECT status FROM aeauth.login('alice', repeat('p', 10485760))$q$),
+  (112, $l$login: full-width identifier$l$, $e$result invalid_credentials$e$,
+   $q$SELECT status FROM aeauth.login(E'\uff41\uff4c\uff49\uff43\uff45', 'Alice-pass-2024')$q$),
+  (113, $l$login: zero-width in identifier$l$, $e$result invalid_credentials$e$,
+   $q$SELECT status FROM aeauth.login(E'ali\u200bce', 'Alice-pass-2024')$q$),
+  (114, $l$login: right-to-left override identifier$l$, $e$result invalid_credentials$e$,
+   $q$SELECT status FROM aeauth.login(E'\u202ealice', 'Alice-pass-2024')$q$),
+  (115, $l$login: SQL in identifier$l$, $e$result invalid_credentials$e$,
+   $q$SELECT status FROM aeauth.login($$' OR 1=1; --$$, 'x')$q$),
+  (116, $l$login: 10 MB device_type, right password$l$, $e$error 22023$e$,
+   $q$SELECT status FROM aeauth.login('alice', 'Alice-pass-2024', NULL, NULL, repeat('d', 10485760))$q$),
+  (117, $l$login: 10 MB device_type, wrong password$l$, $e$error 22023$e$,
+   $q$SELECT status FROM aeauth.login('alice', 'wrong-pass-2024', NULL, NULL, repeat('d', 10485760))$q$),
+  (118, $l$login: 101-char device_name, right password$l$, $e$error 22023$e$,
+   $q$SELECT status FROM aeauth.login('alice', 'Alice-pass-2024', NULL, NULL, NULL, repeat('n', 101))$q$),
+  (119, $l$login: 10 MB user_agent$l$, $e$result invalid_credentials wrote users$e$,
+   $q$SELECT status FROM aeauth.login('alice', 'wrong-pass-2024', NULL, repeat('u', 10485760))$q$),
+  (120, $l$login: 10 MB device_id$l$, $e$result invalid_credentials wrote users$e$,
+   $q$SELECT status FROM aeauth.login('alice', 'wrong-pass-2024', NULL, NULL, NULL, NULL, repeat('i', 10485760))$q$),
+  (121, $l$login: password with NFKC combining form$l$, $e$result invalid_credentials wrote users$e$,
+   $q$SELECT status FROM aeauth.login('alice', E'Alice-pass-2024\u0301')$q$);
 
 SELECT is(pg_temp.t62_case(q), expected, format('%s: %s', label, expected)) FROM t62_cases ORDER BY n;
 
