@@ -548,7 +548,7 @@ aeauth_login(PG_FUNCTION_ARGS)
 {
 	LoginAttempt a;
 	SessionTokens tokens;
-	LoginStatus status;
+	volatile LoginStatus status;	/* set inside PG_TRY */
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		values[7];
 	bool		nulls[7];
