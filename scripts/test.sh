@@ -118,43 +118,35 @@ if [ "${FUZZ_RUNS:-200000}" != 0 ]; then
   run_tap fuzz/run.sh prove --exec bash fuzz/run.sh
 fi
 
-# --- no backend died: the server log of the whole run holds no crash -------------------------
+# --- checks that add one TAP line each to the totals ----------------------------------------
+tap_check() {   # tap_check PROBLEMS DESCRIPTION [COMMAND...]: ok when PROBLEMS is 0, else show COMMAND
+  if [ "$1" -eq 0 ]; then
+    echo "ok - $2"; passed=$((passed + 1))
+  else
+    echo "not ok - $2: $1 found"; "${@:3}"; failed=$((failed + 1))
+  fi
+}
+
+# No backend died: the server log of the whole run holds no crash.
 log "server log: no crashed backend"
-if grep -Eq 'terminated by signal|server process .* (was terminated|exited with exit code)|ERROR:  AddressSanitizer|runtime error:' \
-     "$AEAUTH_PGDIR/server.log"; then
-  echo "not ok - server log has a crashed backend:"
-  grep -E 'terminated by signal|server process|AddressSanitizer|runtime error:' "$AEAUTH_PGDIR/server.log" | head -n 20
-  failed=$((failed + 1))
-else
-  echo "ok - server log: no backend terminated by a signal or exited abnormally"
-  passed=$((passed + 1))
-fi
+crash_re='terminated by signal|server process .* (was terminated|exited with exit code)|AddressSanitizer|runtime error:'
+tap_check "$(grep -Ec "$crash_re" "$AEAUTH_PGDIR/server.log" || true)" \
+  "server log: no backend terminated by a signal or exited abnormally" \
+  grep -E "$crash_re" "$AEAUTH_PGDIR/server.log"
 
 if [ -n "${AEAUTH_SAN_DIR:-}" ]; then
   log "sanitizer reports"
   stop_cluster   # a report written at exit is counted too
-  if ls "$AEAUTH_SAN_DIR"/report* >/dev/null 2>&1; then
-    echo "not ok - sanitizer reports:"; head -n 60 "$AEAUTH_SAN_DIR"/report*
-    failed=$((failed + 1))
-  else
-    echo "ok - sanitizers ($SANITIZE): no report"
-    passed=$((passed + 1))
-  fi
+  tap_check "$(find "$AEAUTH_SAN_DIR" -name 'report*' | wc -l)" "sanitizers ($SANITIZE): no report" \
+    find "$AEAUTH_SAN_DIR" -name 'report*' -exec head -n 60 {} \;
 fi
 
 if [ -n "${AEAUTH_VG_DIR:-}" ]; then
   log "valgrind reports"
   stop_cluster
-  vg_bad=$(find "$AEAUTH_VG_DIR" -name 'vg.*.log' -size +0 | wc -l)
-  vg_all=$(find "$AEAUTH_VG_DIR" -name 'vg.*.log' | wc -l)
-  if [ "$vg_bad" -gt 0 ]; then
-    echo "not ok - valgrind: errors in $vg_bad of $vg_all processes:"
+  tap_check "$(find "$AEAUTH_VG_DIR" -name 'vg.*.log' -size +0 | wc -l)" \
+    "valgrind memcheck: no error in $(find "$AEAUTH_VG_DIR" -name 'vg.*.log' | wc -l) server processes" \
     find "$AEAUTH_VG_DIR" -name 'vg.*.log' -size +0 -exec head -n 40 {} \;
-    failed=$((failed + 1))
-  else
-    echo "ok - valgrind memcheck: no error in $vg_all server processes"
-    passed=$((passed + 1))
-  fi
 fi
 
 echo "aeauth: $passed passed, $failed failed"
