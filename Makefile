@@ -23,6 +23,11 @@ PG_CFLAGS  += -std=gnu11 -Wall -Wextra $(WERROR) -Wno-unused-parameter -Wno-miss
 PG_CPPFLAGS += -DAEAUTH_VERSION=\"$(EXTVERSION)\"
 AEAUTH_LIBS = -lsodium -lcrypt
 SHLIB_LINK += $(AEAUTH_LIBS)
+# `bash scripts/test.sh --sanitize` builds with SANITIZE='-fsanitize=address,undefined ...'
+# (from the environment) and starts the server with libasan preloaded; see README.
+SANITIZE   ?=
+PG_CFLAGS  += $(SANITIZE)
+SHLIB_LINK += $(SANITIZE)
 
 # PGXS compiles LLVM bitcode with clang when the server was built with JIT support, and
 # `make install` rebuilds it.  aeauth's hot paths are SPI calls, not expressions JIT could

@@ -52,8 +52,11 @@ start_cluster() {
   opts="$opts -c full_page_writes=off -c max_connections=120 -c log_line_prefix='%m [%p] '"
   local s
   for s in "$@"; do opts="$opts -c $s"; done
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$AEAUTH_PGDIR/data" -l "$AEAUTH_PGDIR/server.log" \
-    -o "$opts" -w -s start
+  # AEAUTH_SERVER_ENV: extra environment for the server only (scripts/test.sh --sanitize: LD_PRELOAD).
+  # shellcheck disable=SC2086
+  # AEAUTH_PG_CTL_OPTS: extra pg_ctl options (--valgrind: -p <wrapper> -t 900).
+  runuser -u postgres -- env ${AEAUTH_SERVER_ENV:-} "$PGBIN/pg_ctl" -D "$AEAUTH_PGDIR/data" \
+    -l "$AEAUTH_PGDIR/server.log" -o "$opts" ${AEAUTH_PG_CTL_OPTS:-} -w -s start
   export PGHOST="$AEAUTH_PGDIR" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
   trap stop_cluster EXIT
 }

@@ -13,6 +13,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/uuid.h"
@@ -112,11 +113,44 @@ bad_email(const char *why)
 }
 
 /*
+ * Is the code point invisible or a layout control: C1 controls, no-break and other odd spaces,
+ * soft hyphen, zero-width characters, bidirectional embeddings, overrides and isolates, word
+ * joiners and invisible operators, line/paragraph separators, the BOM, interlinear annotation
+ * marks.  In an email they make two addresses that look the same ("bob@x" and "bob\u200b@x")
+ * or reorder how an address is shown ("\u202e"), so they are refused there.
+ */
+static bool
+is_invisible_codepoint(pg_wchar c)
+{
+	return (c >= 0x80 && c <= 0xA0) || c == 0xAD || c == 0x034F || c == 0x061C ||
+		c == 0x115F || c == 0x1160 || c == 0x17B4 || c == 0x17B5 || c == 0x180E ||
+		(c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+		(c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
+		(c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
+		(c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
+}
+
+static void
+reject_invisible(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;)
+	{
+		int			l = pg_utf_mblen((const unsigned char *) s + i);
+
+		if (i + l > n)
+			break;				/* verified text never ends mid-character */
+		if (l > 1 && is_invisible_codepoint(utf8_to_unicode((const unsigned char *) s + i)))
+			bad_email("Email addresses must not contain invisible or text-direction characters.");
+		i += l;
+	}
+}
+
+/*
  * The email trimmed of surrounding white space, or 22023.  Syntax (a practical subset of RFC
  * 5321, what mail systems deliver to): local@domain, at most 254 bytes; local part 1-64 bytes of
  * letters, digits, non-ASCII and !#$%&'*+/=?^_`{|}~.- without a leading, trailing or doubled
  * dot; domain of at least two dot-separated labels of 1-63 letters, digits, hyphens or non-ASCII,
- * not starting or ending with a hyphen.
+ * not starting or ending with a hyphen; no invisible or text-direction characters anywhere.
  */
 char *
 account_clean_email(const char *raw)
@@ -137,6 +171,8 @@ account_clean_email(const char *raw)
 		bad_email("The email address is empty.");
 	if (n > 254)
 		bad_email("Email addresses may be at most 254 bytes long.");
+	if (GetDatabaseEncoding() == PG_UTF8)
+		reject_invisible(b, n);
 	s = pnstrdup(b, n);
 
 	for (size_t i = 0; i < n; i++)

@@ -35,6 +35,7 @@
 #include "aeauth.h"
 #include "version.h"
 #include "audit.h"
+#include "parse.h"
 
 /* Documented value sets (README "Audit log"). */
 static const char *const audit_categories[] = {
@@ -194,29 +195,11 @@ audit_expiry(const char *category, const char *severity, const char *policy,
 /* ---------------------------------------------------------------------------------------- */
 /* Secret scrubbing                                                                          */
 
+/* The matcher is pure (parse.c) and fuzzed in fuzz/. */
 static bool
 key_is_secret(const char *key, int len)
 {
-	char		buf[128];
-	char	   *norm = (len < (int) sizeof(buf)) ? buf : palloc(len + 1);
-	int			n = 0;
-	bool		found = false;
-
-	for (int i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) key[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			norm[n++] = c;
-		else if (c >= 'A' && c <= 'Z')
-			norm[n++] = c - 'A' + 'a';
-	}
-	norm[n] = '\0';
-	for (const char *const *p = secret_key_parts; *p && !found; p++)
-		found = (strstr(norm, *p) != NULL);
-	if (norm != buf)
-		pfree(norm);
-	return found;
+	return parse_key_is_secret(key, (size_t) len, secret_key_parts);
 }
 
 static bool

@@ -549,7 +549,7 @@ aeauth_login(PG_FUNCTION_ARGS)
 {
 	LoginAttempt a;
 	SessionTokens tokens;
-	LoginStatus status;
+	volatile LoginStatus status;	/* set inside PG_TRY */
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		values[7];
 	bool		nulls[7];
@@ -581,6 +581,8 @@ aeauth_login(PG_FUNCTION_ARGS)
 	a.device_type = optional_text(fcinfo, 4);
 	a.device_name = optional_text(fcinfo, 5);
 	a.device_id = optional_text(fcinfo, 6);
+	/* Before the password is looked at: a too-long device field must not tell right from wrong. */
+	session_check_device_fields(a.device_type, a.device_name);
 
 	plan_connect();
 	PG_TRY();

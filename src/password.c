@@ -23,6 +23,7 @@
 
 #include "aeauth.h"
 #include "guc.h"
+#include "parse.h"
 #include "password.h"
 #include "plan.h"
 
@@ -238,128 +239,24 @@ password_hash_new(const char *password, size_t len)
  * Parsing stored hashes.
  */
 
-/* A decimal without sign or leading zero into *v (<= max); advances *s.  False if malformed. */
-static bool
-parse_uint(const char **s, uint64 max, uint64 *v)
-{
-	const char *p = *s;
-	uint64		x = 0;
-
-	if (*p < '0' || *p > '9' || (*p == '0' && p[1] >= '0' && p[1] <= '9'))
-		return false;
-	while (*p >= '0' && *p <= '9')
-	{
-		x = x * 10 + (uint64) (*p - '0');
-		if (x > max)
-			return false;
-		p++;
-	}
-	*v = x;
-	*s = p;
-	return true;
-}
-
-static bool
-expect(const char **s, const char *lit)
-{
-	size_t		n = strlen(lit);
-
-	if (strncmp(*s, lit, n) != 0)
-		return false;
-	*s += n;
-	return true;
-}
-
-/* Length of a run of unpadded standard base64, and whether it decodes to min..max bytes. */
-static bool
-b64_field(const char **s, size_t min_bytes, size_t max_bytes)
-{
-	const char *p = *s;
-	size_t		n;
-	size_t		bytes;
-
-	while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		   (*p >= '0' && *p <= '9') || *p == '+' || *p == '/')
-		p++;
-	n = (size_t) (p - *s);
-	if (n % 4 == 1)
-		return false;
-	bytes = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
-	if (bytes < min_bytes || bytes > max_bytes)
-		return false;
-	*s = p;
-	return true;
-}
-
-typedef struct Argon2Params
-{
-	uint64		m;
-	uint64		t;
-	uint64		p;
-} Argon2Params;
-
 /*
- * $argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<hash>, strictly; NULL if fine, else why not (for the
- * server log: names the defect, never the string).
+ * argon2id PHC strictly, within bounds: the parsers themselves are pure (parse.c, fuzzed in
+ * fuzz/); here they get the current settings.  NULL if fine, else why not (for the server log:
+ * names the defect, never the string).
  */
 static const char *
 argon2id_parse(const char *s, Argon2Params *ap)
 {
-	uint64		v;
-	uint64		max_m = Max((uint64) PASSWORD_ARGON2_VERIFY_MAX_KIB, (uint64) aeauth_argon2_memory_kib);
-	uint64		max_t = Max((uint64) PASSWORD_ARGON2_VERIFY_MAX_T, (uint64) aeauth_argon2_iterations);
-
-	if (strlen(s) >= crypto_pwhash_STRBYTES)
-		return "longer than libsodium accepts";
-	if (!expect(&s, "$argon2id$v=") || !parse_uint(&s, 0xFFFFFFFF, &v))
-		return "no argon2id version";
-	if (v != 19)
-		return "argon2 version other than 19";
-	if (!expect(&s, "$m=") || !parse_uint(&s, 0xFFFFFFFF, &ap->m) ||
-		!expect(&s, ",t=") || !parse_uint(&s, 0xFFFFFFFF, &ap->t) ||
-		!expect(&s, ",p=") || !parse_uint(&s, 0xFFFFFFFF, &ap->p))
-		return "malformed parameters";
-	if (ap->p < 1 || ap->p > PASSWORD_ARGON2_VERIFY_MAX_P)
-		return "parallelism p out of bounds";
-	if (ap->m < 8 * ap->p || ap->m > max_m)
-		return "memory cost m out of bounds";
-	if (ap->t < 1 || ap->t > max_t)
-		return "time cost t out of bounds";
-	if (!expect(&s, "$") || !b64_field(&s, 8, 64))
-		return "malformed salt";
-	if (!expect(&s, "$") || !b64_field(&s, 16, 64))
-		return "malformed hash";
-	if (*s != '\0')
-		return "trailing characters";
-	return NULL;
+	return parse_argon2id(s, crypto_pwhash_STRBYTES,
+						  Max((uint64) PASSWORD_ARGON2_VERIFY_MAX_KIB, (uint64) aeauth_argon2_memory_kib),
+						  Max((uint64) PASSWORD_ARGON2_VERIFY_MAX_T, (uint64) aeauth_argon2_iterations),
+						  PASSWORD_ARGON2_VERIFY_MAX_P, ap);
 }
 
-static inline bool
-is_bcrypt64(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		c == '.' || c == '/';
-}
-
-/* $2a$/$2b$/$2y$, two-digit cost, 22 salt + 31 hash characters: NULL if fine, else why not. */
 static const char *
 bcrypt_parse(const char *s)
 {
-	int			cost;
-
-	if (strlen(s) != 60)
-		return "bcrypt hash of the wrong length";
-	if (s[0] != '$' || s[1] != '2' || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') || s[3] != '$')
-		return "unknown bcrypt variant";
-	if (s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' || s[6] != '$')
-		return "malformed bcrypt cost";
-	cost = (s[4] - '0') * 10 + (s[5] - '0');
-	if (cost < 4 || cost > PASSWORD_BCRYPT_MAX_COST)
-		return "bcrypt cost out of bounds";
-	for (int i = 7; i < 60; i++)
-		if (!is_bcrypt64(s[i]))
-			return "malformed bcrypt salt or hash";
-	return NULL;
+	return parse_bcrypt(s, PASSWORD_BCRYPT_MAX_COST);
 }
 
 static PasswordHashKind

@@ -18,6 +18,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
@@ -302,6 +303,24 @@ session_risk(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user_a
 	return score;
 }
 
+/* The column limits of user_sessions as 22023 (bad input), not 22001 from the INSERT. */
+static void
+check_device_field(const char *value, const char *field, int max_chars)
+{
+	if (value && pg_mbstrlen(value) > max_chars)
+		ereport(ERROR,
+				(errcode(AEAUTH_ERRCODE_BAD_INPUT),
+				 errmsg("invalid %s", field),
+				 errdetail("The %s may be at most %d characters long.", field, max_chars)));
+}
+
+void
+session_check_device_fields(const char *device_type, const char *device_name)
+{
+	check_device_field(device_type, "device_type", 50);
+	check_device_field(device_name, "device_name", 100);
+}
+
 void
 session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user_agent,
 			   const char *device_type, const char *device_name, bool is_trusted,
@@ -317,6 +336,8 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 	MemoryContext old;
 	int			rc;
 	bool		isnull;
+
+	session_check_device_fields(device_type, device_name);
 
 	spi_connect();
 

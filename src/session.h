@@ -33,6 +33,13 @@ typedef struct SessionTokens
  * (revoked_by 'system', NOTIFY sent).  ip is an inet Datum used when has_ip; strings may be NULL.
  * Serialized per user by a row lock on aeauth.users.
  */
+/*
+ * Raises 22023 when device_type or device_name is longer than its column (50 / 100
+ * characters); either may be NULL.  session_create() checks too; login calls it before looking
+ * at the password, so that the answer never depends on whether the password was right.
+ */
+extern void session_check_device_fields(const char *device_type, const char *device_name);
+
 extern void session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip,
 						   const char *user_agent, const char *device_type,
 						   const char *device_name, bool is_trusted, SessionTokens *out);

@@ -1,0 +1,45 @@
+/*
+ * parse.h: pure parsers of untrusted bytes (stored password hashes, token shape, JSON key
+ * names), free of palloc, ereport and server state, so that fuzz/ can build them into
+ * libFuzzer targets without a server.  Callers in password.c, token.c and audit.c pass the
+ * current settings in as arguments.
+ */
+#ifndef AEAUTH_PARSE_H
+#define AEAUTH_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Argon2Params
+{
+	uint64_t	m;
+	uint64_t	t;
+	uint64_t	p;
+} Argon2Params;
+
+/*
+ * $argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt>$<hash>, strictly, NUL-terminated, shorter than
+ * max_len; m <= max_m, t <= max_t, 1 <= p <= max_p.  NULL if fine (parameters in *ap), else a
+ * constant string naming the defect (for the server log: never the input).
+ */
+extern const char *parse_argon2id(const char *s, size_t max_len, uint64_t max_m, uint64_t max_t,
+								  uint64_t max_p, Argon2Params *ap);
+
+/* $2a$/$2b$/$2y$, two-digit cost 4..max_cost, 22 salt + 31 hash characters: NULL if fine. */
+extern const char *parse_bcrypt(const char *s, int max_cost);
+
+/*
+ * Is text (len bytes, not necessarily NUL-terminated) "<prefix><b64len base64url characters>"
+ * with the last character canonical for 32 bytes?  Wrong prefix, case, length, alphabet,
+ * padding or whitespace: false.
+ */
+extern bool parse_token_shape(const char *prefix, size_t b64len, const char *text, size_t len);
+
+/*
+ * Does a JSON key (len bytes, any content) look like a secret: lower-cased and stripped of all
+ * but ASCII letters and digits, does it contain one of the NULL-terminated parts?
+ */
+extern bool parse_key_is_secret(const char *key, size_t len, const char *const *parts);
+
+#endif							/* AEAUTH_PARSE_H */
