@@ -3,7 +3,8 @@
 # scripts/pg-sandbox.sh can be used for isolated parallel work.
 
 AEAUTH_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-libtap-parser-sourcehandler-pgtap-perl libsodium-dev libcrypt-dev build-essential"
+libtap-parser-sourcehandler-pgtap-perl libsodium-dev libcrypt-dev build-essential \
+clang-14 libclang-rt-14-dev"
 
 log() { printf '>>> %s\n' "$*" >&2; }
 
