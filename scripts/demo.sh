@@ -96,4 +96,18 @@ SELECT count(*) AS still_valid FROM aeauth.validate_session((SELECT access_token
 SELECT event_type, severity, metadata->>'reason' AS reason FROM aeauth.user_audit_log WHERE event_type = 'refresh_token_reuse';"
 step "21. Log out everywhere (game servers LISTEN on aeauth_session_revoked to drop connections at once)" \
   "SELECT aeauth.revoke_user_sessions('00000000-0000-0000-0000-00000000d001') AS revoked;"
+step "22. The game backend's flow: a player registers and logs in (one call, one row; tokens shown once)" \
+  "SELECT aeauth.register_user('lin@example.com', 'lin', 'dragon slayer 99') IS NOT NULL AS registered;
+CREATE TABLE lin AS SELECT * FROM aeauth.login('Lin', 'dragon slayer 99', '203.0.113.40', 'GameClient/1.4', 'console', 'living room', 'install-7f3a');
+SELECT status, user_id IS NOT NULL AS has_user, left(access_token, 10) || '...' AS access_token, access_expires_at FROM lin;"
+step "23. Wrong passwords: the fifth locks the account; a locked account answers like a wrong password (paranoid)" \
+  "SELECT g AS attempt, (SELECT status FROM aeauth.login('lin', 'guess ' || g, '198.51.100.66')) FROM generate_series(1, 6) g;
+SELECT failed_login_attempts, locked_until > now() AS locked FROM aeauth.users WHERE username = 'lin';"
+step "24. ...but Lin's own console (a trusted device) still gets in: attackers cannot lock a player out" \
+  "CREATE TABLE lin2 AS SELECT * FROM aeauth.login('lin', 'dragon slayer 99', '203.0.113.41', 'GameClient/1.4', 'console', 'living room', 'install-7f3a');
+SELECT l.status, s.is_trusted FROM lin2 l JOIN aeauth.list_sessions(l.user_id) s USING (session_id);"
+step "25. An unknown name costs a dummy argon2id verification and gets the same answer; the audit log keeps the truth" \
+  "SELECT status FROM aeauth.login('nobody', 'whatever');
+SELECT event_type, status, metadata->>'reason' AS reason, metadata->>'scope' AS scope
+  FROM aeauth.user_audit_log WHERE event_type IN ('login', 'account_locked') ORDER BY created_at DESC, id DESC LIMIT 6;"
 printf '\nDemo finished.\n'

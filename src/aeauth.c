@@ -9,6 +9,7 @@
 #include "aeauth.h"
 #include "audit.h"
 #include "guc.h"
+#include "login.h"
 #include "password.h"
 #include "recovery.h"
 #include "session.h"
@@ -25,6 +26,7 @@ _PG_init(void)
 	SessionInit();
 	PasswordInit();
 	RecoveryInit();
+	LoginInit();
 }
 
 PG_FUNCTION_INFO_V1(aeauth_library_version);
