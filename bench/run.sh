@@ -37,6 +37,7 @@ esac
 LEVELS=${BENCH_LEVELS:-$LEVELS}
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 T0=$(date +%s)
+log() { printf '>>> [%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }   # with the elapsed time
 
 install_packages
 build_and_install
