@@ -29,7 +29,7 @@ M_KIB=19456   # aeauth.argon2_memory_kib default: login, verify and hash cases r
 ITER=2        # aeauth.argon2_iterations default
 case $SCALE in
   full)  USERS=1000000 SESSIONS=1000000 AUDIT=10000000 DROP_ROWS=1000000
-         LEVELS="10000 100000 1000000 10000000" WAL_EVENTS=100000 SB=${BENCH_SHARED_BUFFERS:-4GB} ;;
+         LEVELS="10000 100000 1000000 10000000" WAL_EVENTS=50000 SB=${BENCH_SHARED_BUFFERS:-8GB} ;;
   small) USERS=10000 SESSIONS=10000 AUDIT=100000 DROP_ROWS=100000
          LEVELS="10000 100000 1000000" WAL_EVENTS=20000 SB=${BENCH_SHARED_BUFFERS:-1GB} ;;
   *) echo "BENCH_SCALE must be full or small" >&2; exit 2 ;;
@@ -250,14 +250,14 @@ fi
 
 # ---- growth: the same validate_session (and run_maintenance) as the sessions grow ---------------
 # Databases of each size in LEVELS (the one equal to SESSIONS is "bench"), 10 sessions per user,
-# as many audit events as sessions.  Validation before any refresh, whose writes would weigh on
-# one database only.
+# one audit event per 10 sessions (the audit data grows with them; "bench" has more).
+# Validation before any refresh, whose writes would weigh on one database only.
 declare -A LDB
 if want growth || want sessions; then
   for n in $LEVELS; do
     if [ "$n" = "$SESSIONS" ]; then LDB[$n]=bench; continue; fi
     LDB[$n]=grow_$n
-    load_core "grow_$n" $(( n / 10 )) "$n" "$n"
+    load_core "grow_$n" $(( n / 10 )) "$n" $(( n / 10 ))
     prewarm "grow_$n"
   done
   q postgres -c CHECKPOINT
@@ -275,6 +275,7 @@ GROWTH=()
 if want growth; then
   for n in $LEVELS; do
     db=${LDB[$n]}
+    log "growth: validate_session (2 clients) and run_maintenance() with $n sessions"
     : > "$work/v"; : > "$work/m"
     for r in $(seq "$ROUNDS"); do
       pgb 2 "$db" -D n="$n" -f "$work/validate.sql" >> "$work/v"
