@@ -47,3 +47,7 @@ test:
 	bash scripts/test.sh
 demo:
 	bash scripts/demo.sh
+# The performance report (not part of CI): builds, installs, own cluster, one table.
+# BENCH_SCALE=small for a quick run; see bench/README.md.
+bench:
+	PG_CONFIG="$(PG_CONFIG)" bash bench/run.sh

@@ -1,0 +1,527 @@
+#!/usr/bin/env bash
+# aeauth performance harness: `make bench` (see bench/README.md).  Builds and installs aeauth
+# (PG_CONFIG), starts its own throwaway cluster with the settings below, loads data set-wise in
+# SQL, runs every benchmark side by side with its reference in the same run (pgbench custom
+# scripts, -M prepared, 2 and 8 clients, a warm-up run, BENCH_ROUNDS interleaved runs each,
+# median and min-max), measures durable cost (WAL, index bytes), backend memory during logins and
+# growth, and prints ONE table: case, aeauth figure, reference figure, ratio, target, pass/fail.
+#
+#   PG_CONFIG=/opt/pg-x/lib/postgresql/15/bin/pg_config AEAUTH_SKIP_APT=1 bash bench/run.sh
+#   BENCH_SCALE=small ... (10 thousand users/sessions, 100 thousand audit rows: a quick check)
+#
+# Settings (environment): BENCH_SCALE full|small, BENCH_SECONDS (5) per pgbench run,
+# BENCH_ROUNDS (3), BENCH_ONLY (space-separated groups: sessions audit password login durable
+# memory growth; default all), BENCH_CLIENTS ("2 8"), BENCH_SHARED_BUFFERS.
+# bench/audit.sh, bench/sessions.sh and bench/password.sh run this harness with one group.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+become_root "$@"
+
+SCALE=${BENCH_SCALE:-full}
+T=${BENCH_SECONDS:-5}
+TRUN=$T
+TW=$(( T < 2 ? T : 2 ))   # warm-up run length
+ROUNDS=${BENCH_ROUNDS:-3}
+CLIENTS=${BENCH_CLIENTS:-2 8}
+ONLY=${BENCH_ONLY:-sessions audit password login durable memory growth}
+M_KIB=19456   # aeauth.argon2_memory_kib default: login, verify and hash cases run at the defaults
+ITER=2        # aeauth.argon2_iterations default
+case $SCALE in
+  full)  USERS=1000000 SESSIONS=1000000 AUDIT=10000000 DROP_ROWS=1000000
+         LEVELS="10000 100000 1000000 10000000" WAL_EVENTS=50000 SB=${BENCH_SHARED_BUFFERS:-8GB} ;;
+  small) USERS=10000 SESSIONS=10000 AUDIT=100000 DROP_ROWS=100000
+         LEVELS="10000 100000 1000000" WAL_EVENTS=20000 SB=${BENCH_SHARED_BUFFERS:-1GB} ;;
+  *) echo "BENCH_SCALE must be full or small" >&2; exit 2 ;;
+esac
+LEVELS=${BENCH_LEVELS:-$LEVELS}
+want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
+T0=$(date +%s)
+log() { printf '>>> [%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }   # with the elapsed time
+
+install_packages
+build_and_install
+# The cluster: durable settings as in production (fsync, full_page_writes on: the "on" figures
+# must pay a real flush); each pgbench run chooses synchronous_commit through PGOPTIONS; buffers
+# hold the working set; no checkpoint inside a run if it can be helped.
+start_cluster fsync=on full_page_writes=on synchronous_commit=off shared_buffers="$SB" \
+  max_wal_size=16GB checkpoint_timeout=1h maintenance_work_mem=512MB work_mem=64MB \
+  autovacuum_naptime=10s max_connections=120
+work=$(mktemp -d /tmp/aeauth-bench.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"; stop_cluster' EXIT
+cut -d' ' -f1 /proc/loadavg > "$work/load"
+gcc -O2 -Wall -Wextra -Werror -o "$work/sodium_ref" bench/sodium_ref.c -lsodium
+RESULTS=$work/results.tsv   # id, case, clients, aeauth, reference, ratio, target, verdict
+: > "$RESULTS"
+NOTES=()
+
+q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$@"; }   # q DB [psql args]
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+num() { awk -v a="$1" 'BEGIN { if (a >= 100) printf "%.0f", a; else printf "%.3g", a }'; }
+# median / min-max of numbers on stdin
+stats() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'; }
+# verdict RATIO TARGET: TARGET is ">=x", "<=x", "a-b" or "info"
+verdict() {
+  awk -v r="$1" -v t="$2" 'BEGIN {
+    if (r == "n/a" || r + 0 == 0) { print "ERROR"; exit }
+    if (t == "info") { print "-"; exit }
+    if (substr(t, 1, 2) == ">=") ok = (r + 0 >= substr(t, 3) + 0)
+    else if (substr(t, 1, 2) == "<=") ok = (r + 0 <= substr(t, 3) + 0)
+    else { split(t, b, "-"); ok = (r + 0 >= b[1] + 0 && r + 0 <= b[2] + 0) }
+    print ok ? "PASS" : "FAIL" }'
+}
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }
+
+# ---- sides: each prints one throughput figure (operations per second) ------------------------
+SYNC=off
+RUN=0   # incremented before every run (the refresh chains take a fresh base from it)
+pgb() {   # pgb CLIENTS DB [pgbench args]: tps of one T-second run
+  local c=$1 db=$2; shift 2
+  local out x
+  out=$(PGOPTIONS="-c synchronous_commit=$SYNC" pgbench -n -M prepared -c "$c" -j "$c" -T "$T" "$@" "$db" 2>&1) || true
+  x=$(printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+  if [ -z "$x" ] || printf '%s\n' "$out" | grep -q 'error:'; then
+    log "pgbench $* failed:"; printf '%s\n' "$out" | grep -m 5 'error' >&2; x=0
+  fi
+  echo "$x"
+}
+sodium() {   # sodium CLIENTS hash|verify: libsodium directly, run as a child of a backend so that
+  # it is scheduled like the backends (autogroup), same parameters, same number of processes.
+  q bench -c "CREATE TEMP TABLE r (v float8)" \
+    -c "COPY r FROM PROGRAM '$work/sodium_ref $2 $1 $T $M_KIB $ITER'" -c "SELECT v FROM r"
+}
+
+# compare ID CASE MODE TARGET CLIENTS SIDE_A SIDE_B [SIDE_C]
+#   SIDE_* are commands (eval'd, the client count appended after their first word).  A warm-up
+#   run of each side, then ROUNDS rounds A B (C) interleaved, so that load from elsewhere hits
+#   every side alike.  MODE tput: ratio = median A / median B (throughput, higher is better);
+#   MODE cost: ratio = median B / median A (A's time per operation over B's).  A third side is
+#   printed beside (the seed), as A / C throughput.
+compare() {
+  local id=$1 label=$2 mode=$3 target=$4 c=$5 r s x
+  local -a sides=("$6" "$7") files
+  [ $# -ge 8 ] && sides+=("$8")
+  log "$label, $c clients (synchronous_commit=$SYNC)"
+  cut -d' ' -f1 /proc/loadavg >> "$work/load"
+  for s in "${!sides[@]}"; do
+    files[$s]=$work/side.$s; : > "${files[$s]}"
+    RUN=$((RUN + 1)); x=${sides[$s]}; T=$TW; eval "${x%% *} $c ${x#* }" >/dev/null; T=$TRUN
+  done
+  for r in $(seq "$ROUNDS"); do
+    for s in "${!sides[@]}"; do
+      RUN=$((RUN + 1)); x=${sides[$s]}; eval "${x%% *} $c ${x#* }" >> "${files[$s]}"
+    done
+  done
+  local a b rt extra=""
+  read -r am amin amax < <(stats < "${files[0]}")
+  read -r bm bmin bmax < <(stats < "${files[1]}")
+  if [ "$mode" = cost ]; then rt=$(ratio "$bm" "$am"); else rt=$(ratio "$am" "$bm"); fi
+  a="$(num "$am") ($(num "$amin")-$(num "$amax"))"
+  b="$(num "$bm") ($(num "$bmin")-$(num "$bmax"))"
+  if [ ${#sides[@]} -eq 3 ]; then
+    read -r cm cmin cmax < <(stats < "${files[2]}")
+    extra="; seed $(num "$cm") ($(num "$cmin")-$(num "$cmax")), aeauth/seed $(ratio "$am" "$cm")x"
+  fi
+  row "$id" "$label$extra" "$c" "$a" "$b" "$rt" "$target" "$(verdict "$rt" "$target")"
+}
+
+# ---- data -------------------------------------------------------------------------------------
+# Token number g of a loaded session: 'aea_' / 'aer_' || lpad(g, 42, 'A') || 'A' (well-formed;
+# only the SHA-256 is stored, as create_session does).  last_activity is in the future so that
+# validation measures the read path (the once-a-minute last_activity write would otherwise hit
+# every uniformly random pick; a real player sends many requests a minute).
+# load_core DB USERS SESSIONS AUDIT: aeauth with USERS users (one argon2id hash at the default
+# parameters, copied), SESSIONS live sessions spread over the users (at most 10 each), AUDIT
+# events in the coming months' partitions.  All set-wise, as superuser.
+load_core() {
+  local db=$1 u=$2 s=$3 a=$4
+  log "$db: $u users, $s sessions, $a audit events"
+  psql -qX -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $db"
+  q "$db" >/dev/null <<SQL
+CREATE EXTENSION aeauth;
+CREATE EXTENSION pg_prewarm;
+SELECT count(*) FROM aeauth.run_maintenance();
+CREATE TABLE bench_hash AS SELECT aeauth.hash_password('bench password') AS h;
+INSERT INTO aeauth.users (id, email, username, password_hash)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, 'u' || g || '@x.com', 'u' || g,
+       (SELECT h FROM bench_hash)
+  FROM generate_series(1, $u) g;
+INSERT INTO aeauth.user_sessions (user_id, access_token_hash, refresh_token_hash,
+                                  access_expires_at, expires_at, last_activity)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(1 + (g - 1) % $u), 12, '0'))::uuid,
+       sha256(convert_to('aea_' || lpad(g::text, 42, 'A') || 'A', 'UTF8')),
+       sha256(convert_to('aer_' || lpad(g::text, 42, 'A') || 'A', 'UTF8')),
+       now() + interval '1 day', now() + interval '30 days', now() + interval '1 day'
+  FROM generate_series(1, $s) g;
+-- Audit events of the last 60 days (90-day retention: they expire in 1-3 months), ids shaped
+-- like the UUIDv7 log_user_event makes (time-ordered), so the primary key grows as it does live.
+INSERT INTO aeauth.user_audit_log (id, user_id, event_type, event_category, action, status,
+                                   ip_address, user_agent, metadata, created_at, expires_at)
+SELECT (substr(x, 1, 8) || '-' || substr(x, 9, 4) || '-7' || substr(x, 14, 3) || '-8' || substr(x, 18, 3)
+        || '-' || substr(x, 21, 12))::uuid,
+       ('00000000-0000-0000-0000-' || lpad(to_hex(1 + g % $u), 12, '0'))::uuid,
+       'login', 'authentication', 'login', CASE WHEN g % 20 = 0 THEN 'failure' ELSE 'success' END,
+       '10.1.2.3', 'bench-agent/1.0', '{"game": "x"}', ts, ts + interval '90 days'
+  FROM (SELECT g, ts, lpad(to_hex((extract(epoch FROM ts) * 1000)::bigint), 12, '0') || md5(g::text) AS x
+          FROM (SELECT g, now() - interval '60 days' * (1 - g::float8 / $a) AS ts
+                  FROM generate_series(1, $a) g) t) t2;
+VACUUM ANALYZE;
+SQL
+}
+prewarm() {
+  q "$1" -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname IN ('aeauth', 'public', 'seed') AND c.relkind IN ('r', 'i')
+                 AND c.relname NOT LIKE 'user_audit_log%'" >/dev/null
+}
+# Sets an aeauth setting for a database if this version has it (login's throttles are 1.4).
+set_if_exists() {   # set_if_exists DB NAME VALUE
+  if [ "$(q "$1" -c "LOAD 'aeauth'" -c "SELECT count(*) FROM pg_settings WHERE name = '$2'")" = 1 ]; then
+    q "$1" -c "ALTER DATABASE $1 SET $2 = '$3'"
+  fi
+}
+has_login() { [ "$(q "$1" -c "SELECT count(*) FROM pg_proc WHERE proname = 'login' AND pronamespace = 'aeauth'::regnamespace")" -gt 0 ]; }
+
+PGB_SCALE=$(( SESSIONS / 100000 )); [ "$PGB_SCALE" -ge 1 ] || PGB_SCALE=1
+ACCOUNTS=$(( PGB_SCALE * 100000 ))
+load_core bench "$USERS" "$SESSIONS" "$AUDIT"
+log "bench: pgbench -i -s $PGB_SCALE ($ACCOUNTS accounts), the seed's tables, the bare table"
+pgbench -i -q -s "$PGB_SCALE" bench >/dev/null 2>&1
+q bench -f bench/seed_audit.sql >/dev/null
+q bench >/dev/null <<SQL
+CREATE TABLE public.bare_audit (LIKE aeauth.user_audit_log INCLUDING DEFAULTS);
+ALTER TABLE public.bare_audit ADD PRIMARY KEY (id);
+INSERT INTO seed.users (id, username, email)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, 'u' || g, 'u' || g || '@x.com'
+  FROM generate_series(1, $USERS) g;
+VACUUM ANALYZE;
+SQL
+# Login cases: failures must not lock the accounts or throttle the one source address.
+# (every login comes from its own random address, as players do: aeauth.ip_max_failures cannot
+# be raised with ALTER DATABASE in 1.4, see bench/README.md)
+set_if_exists bench aeauth.max_failed_attempts 1000
+prewarm bench
+q postgres -c CHECKPOINT
+
+# ---- pgbench scripts ---------------------------------------------------------------------------
+cat > "$work/validate.sql" <<'SQL'
+\set i random(1, :n)
+SELECT * FROM aeauth.validate_session('aea_' || lpad(:i::text, 42, 'A') || 'A');
+SQL
+# Each client refreshes its own session and carries the new refresh token to its next call
+# (\gset), so every call is a real rotation; every run starts from fresh sessions (base).
+cat > "$work/refresh.sql" <<'SQL'
+SELECT refresh_token AS tok FROM aeauth.refresh_session(CASE WHEN :tok = 'none' THEN 'aer_' || lpad((:client_id + 1 + :base)::text, 42, 'A') || 'A' ELSE :tok END) \gset
+SQL
+cat > "$work/update.sql" <<SQL
+\set aid random(1, $ACCOUNTS)
+\set delta random(-5000, 5000)
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+SQL
+common="\\set u random(1, $USERS)"
+uid="('00000000-0000-0000-0000-' || lpad(to_hex(:u::int), 12, '0'))::uuid"
+args="$uid, NULL, 'login', 'authentication', 'login', 'success', '10.1.2.3'::inet, 'bench-agent/1.0', '{\"game\": \"x\", \"attempt\": 1}'::jsonb, 'info'"
+printf '%s\nSELECT aeauth.log_user_event(%s);\n' "$common" "$args" > "$work/audit_aeauth.sql"
+printf '%s\nSELECT seed.log_user_event(%s);\n' "$common" "$args" > "$work/audit_seed.sql"
+printf '%s\nINSERT INTO public.bare_audit (user_id, session_id, event_type, event_category, action, status, ip_address, user_agent, metadata, severity, expires_at) VALUES (%s, now() + interval '"'"'90 days'"'"');\n' \
+  "$common" "$args" > "$work/audit_bare.sql"
+cat > "$work/hash.sql" <<'SQL'
+\set i random(1, 1000000000)
+SELECT aeauth.hash_password('bench password ' || :i);
+SQL
+cat > "$work/verify.sql" <<'SQL'
+SELECT aeauth.verify_password('bench password', h) FROM bench_hash;
+SQL
+printf '%s\nSELECT aeauth.request_password_reset('"'"'u'"'"' || :u || '"'"'@x.com'"'"');\n' "$common" > "$work/reset_known.sql"
+printf '%s\nSELECT aeauth.request_password_reset('"'"'nobody'"'"' || :u || '"'"'@x.com'"'"');\n' "$common" > "$work/reset_unknown.sql"
+for k in ok:bench\ password:u wrong:wrong\ password:u unknown:bench\ password:nobody; do
+  IFS=: read -r name pw who <<< "$k"
+  printf "%s\n\\set ip random(1, 16000000)\nSELECT status FROM aeauth.login('%s' || :u, '%s', '10.0.0.0'::inet + :ip, 'bench-agent/1.0', 'desktop', 'bench');\n" \
+    "$common" "$who" "$pw" > "$work/login_$name.sql"
+done
+
+# ---- sessions ----------------------------------------------------------------------------------
+if want sessions; then
+  for c in $CLIENTS; do
+    compare S1 "validate_session vs pgbench -S ($SESSIONS sessions, $ACCOUNTS accounts)" tput ">=0.85" "$c" \
+      "pgb bench -D n=$SESSIONS -f $work/validate.sql" "pgb bench -S"
+  done
+fi
+
+# ---- growth: the same validate_session (and run_maintenance) as the sessions grow ---------------
+# Databases of each size in LEVELS (the one equal to SESSIONS is "bench"), 10 sessions per user,
+# one audit event per 10 sessions (the audit data grows with them; "bench" has more).
+# Validation before any refresh, whose writes would weigh on one database only.
+declare -A LDB
+if want growth || want sessions; then
+  for n in $LEVELS; do
+    if [ "$n" = "$SESSIONS" ]; then LDB[$n]=bench; continue; fi
+    LDB[$n]=grow_$n
+    load_core "grow_$n" $(( n / 10 )) "$n" $(( n / 10 ))
+    prewarm "grow_$n"
+  done
+  q postgres -c CHECKPOINT
+  lo=${LEVELS%% *}
+  for hi in $LEVELS; do
+    [ "$hi" = "$lo" ] && continue
+    [ "$hi" -lt 1000000 ] && continue   # the target: 10 thousand to 1 million (and 10 million)
+    for c in $CLIENTS; do
+      compare S2 "validate_session time, $hi vs $lo sessions (flatness)" cost "<=1.3" "$c" \
+        "pgb ${LDB[$hi]} -D n=$hi -f $work/validate.sql" "pgb ${LDB[$lo]} -D n=$lo -f $work/validate.sql"
+    done
+  done
+fi
+GROWTH=()
+if want growth; then
+  for n in $LEVELS; do
+    db=${LDB[$n]}
+    log "growth: validate_session (2 clients) and run_maintenance() with $n sessions"
+    : > "$work/v"; : > "$work/m"
+    for r in $(seq "$ROUNDS"); do
+      pgb 2 "$db" -D n="$n" -f "$work/validate.sql" >> "$work/v"
+      q "$db" -c '\timing on' -c 'SELECT count(*) FROM aeauth.run_maintenance()' |
+        sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' >> "$work/m"
+    done
+    read -r vm vmin vmax < <(stats < "$work/v")
+    read -r mm mmin mmax < <(stats < "$work/m")
+    GROWTH+=("| $n | $(q "$db" -c "SELECT count(*) FROM aeauth.user_audit_log") | $(num "$vm") ($(num "$vmin")-$(num "$vmax")) | $(num "$mm") ($(num "$mmin")-$(num "$mmax")) |")
+  done
+fi
+
+# ---- refresh (writes: synchronous_commit off, then on) --------------------------------------------
+if want sessions; then
+  for SYNC in off on; do
+    tgt=">=0.5"; [ $SYNC = on ] && tgt=info
+    for c in $CLIENTS; do
+      compare S3 "refresh_session vs UPDATE by pk, synchronous_commit=$SYNC" tput "$tgt" "$c" \
+        "pgb bench -D tok=none -D base=\$((RUN * 100)) -f $work/refresh.sql" "pgb bench -f $work/update.sql"
+    done
+  done
+  SYNC=off
+  chains=$(q bench -c "SELECT count(*) FILTER (WHERE status = 'active') || ' live, ' || count(*) FILTER (WHERE status <> 'active') || ' not' FROM aeauth.user_sessions WHERE generation > 0")
+  NOTES+=("refresh chains after the refresh runs (one per client per run; all must be live): $chains")
+fi
+
+# ---- audit -------------------------------------------------------------------------------------
+if want audit; then
+  for SYNC in off on; do
+    tgt=">=0.9"; [ $SYNC = on ] && tgt=info
+    for c in $CLIENTS; do
+      compare A1 "log_user_event vs bare INSERT (pk only), synchronous_commit=$SYNC" tput "$tgt" "$c" \
+        "pgb bench -f $work/audit_aeauth.sql" "pgb bench -f $work/audit_bare.sql" "pgb bench -f $work/audit_seed.sql"
+    done
+  done
+  SYNC=off
+  # A month of expired events, dropped by run_maintenance() while 4 clients log events.
+  log "filling an expired month with $DROP_ROWS events"
+  q bench >/dev/null <<SQL
+SELECT aeauth.audit_create_partition((now() - interval '2 months')::date);
+INSERT INTO aeauth.user_audit_log (id, user_id, event_type, event_category, action, status,
+                                   ip_address, user_agent, metadata, created_at, expires_at)
+SELECT gen_random_uuid(), ('00000000-0000-0000-0000-' || lpad(to_hex(1 + g % $USERS), 12, '0'))::uuid,
+       'login', 'authentication', 'login', 'success', '10.1.2.3', 'bench-agent/1.0',
+       '{"game": "x"}', now() - interval '150 days', date_trunc('month', now() - interval '2 months')
+  FROM generate_series(1, $DROP_ROWS) g;
+CHECKPOINT;
+SQL
+  expired=$(q bench -c "SELECT count(*) FROM aeauth.user_audit_log WHERE expires_at <= now()")
+  log "run_maintenance() dropping $expired expired events while 4 clients call log_user_event"
+  PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -c 4 -j 4 -T 8 -P 1 -f "$work/audit_aeauth.sql" bench >"$work/during.out" 2>&1 &
+  pgbpid=$!
+  sleep 3
+  drop_ms=$(q bench -c '\timing on' -c 'SELECT * FROM aeauth.run_maintenance()' | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+  pgb_rc=0; wait "$pgbpid" || pgb_rc=$?
+  if [ "$pgb_rc" -ne 0 ]; then
+    NOTES+=("log_user_event clients during the drop: pgbench exit $pgb_rc: $(grep -v '^progress' "$work/during.out" | grep -i 'error\|abort' | head -n 3 | tr '\n' ' ')")
+    log "pgbench during the drop exited $pgb_rc"; grep -v '^progress' "$work/during.out" | head -n 20 >&2
+  fi
+  left=$(q bench -c "SELECT count(*) FROM aeauth.user_audit_log WHERE expires_at <= now()")
+  worst=$(sed -n 's/^progress: .* s, \([0-9.]*\) tps.*/\1/p' "$work/during.out" | sort -g | head -n1)
+  worst_lat=$(sed -n 's/^progress: .* lat \([0-9.]*\) ms.*/\1/p' "$work/during.out" | sort -g | tail -n1)
+  overall=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/during.out")
+  row A2 "run_maintenance() drops a month of $expired expired events (ms; $left expired left)" 1 \
+    "$(num "$drop_ms") ms" "1000 ms" "$(ratio "$drop_ms" 1000)" "<=1" "$(verdict "$(ratio "$drop_ms" 1000)" "<=1")"
+  row A3 "log_user_event during the drop: worst second / whole 8 s run (worst latency ${worst_lat:-?} ms)" 4 \
+    "$(num "${worst:-0}") tps" "$(num "${overall:-0}") tps" "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5" \
+    "$(verdict "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5")"
+fi
+
+# ---- passwords ---------------------------------------------------------------------------------
+if want password; then
+  for op in hash verify; do
+    for c in $CLIENTS; do
+      compare P1 "${op}_password vs libsodium directly (m=$M_KIB KiB, t=$ITER)" tput "0.95-1.05" "$c" \
+        "pgb bench -f $work/$op.sql" "sodium $op"
+    done
+  done
+  for c in $CLIENTS; do
+    compare P2 "request_password_reset: unknown vs known email (cost)" cost "0.9-1.1" "$c" \
+      "pgb bench -f $work/reset_unknown.sql" "pgb bench -f $work/reset_known.sql"
+  done
+fi
+
+# ---- login (1.4) -------------------------------------------------------------------------------
+if want login; then
+  if has_login bench; then
+    for c in $CLIENTS; do
+      compare L1 "login (success) vs one verify_password (cost, m=$M_KIB KiB, t=$ITER)" cost "<=1.05" "$c" \
+        "pgb bench -f $work/login_ok.sql" "pgb bench -f $work/verify.sql"
+    done
+    for c in $CLIENTS; do
+      compare L2 "login: unknown identifier vs wrong password (cost)" cost "0.9-1.1" "$c" \
+        "pgb bench -f $work/login_unknown.sql" "pgb bench -f $work/login_wrong.sql"
+    done
+  else
+    NOTES+=("login cases skipped: this aeauth version has no aeauth.login (1.4)")
+  fi
+fi
+
+# ---- durable cost: WAL and index bytes, from a fresh database, one client --------------------------
+# full_page_writes is turned off for these batches: full-page images depend on when the last
+# checkpoint happened, not on the design; the figures are the records themselves.
+if want durable; then
+  log "durable cost: WAL per operation and index bytes per million events"
+  # autovacuum is off too: its WAL would land in whichever batch it overlaps.
+  q postgres -c "ALTER SYSTEM SET full_page_writes = off" -c "ALTER SYSTEM SET autovacuum = off" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+  load_core wal 1000 1000 0
+  q wal -f bench/seed_audit.sql >/dev/null
+  q wal >/dev/null <<'SQL'
+CREATE TABLE public.bare_audit (LIKE aeauth.user_audit_log INCLUDING DEFAULTS);
+ALTER TABLE public.bare_audit ADD PRIMARY KEY (id);
+INSERT INTO seed.users (id, username, email)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, 'u' || g, 'u' || g || '@x.com'
+  FROM generate_series(1, 1000) g;
+INSERT INTO seed.user_sessions (user_id, session_token, refresh_token_hash, expires_at)
+SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, 'tok' || g, md5(g::text), now() + interval '30 days'
+  FROM generate_series(1, 1000) g;
+-- Indexes of the audit tables, summed (aeauth: every partition's).
+CREATE FUNCTION audit_index_bytes(t regclass) RETURNS bigint LANGUAGE sql AS $$
+  SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0)::bigint
+    FROM (SELECT t AS relid UNION SELECT relid FROM pg_partition_tree(t)) p
+    JOIN pg_index i ON i.indrelid = p.relid $$;
+VACUUM ANALYZE;
+SQL
+  sed "s/random(1, $USERS)/random(1, 1000)/" "$work/audit_aeauth.sql" > "$work/w_aeauth.sql"
+  sed "s/random(1, $USERS)/random(1, 1000)/" "$work/audit_seed.sql" > "$work/w_seed.sql"
+  sed "s/random(1, $USERS)/random(1, 1000)/" "$work/audit_bare.sql" > "$work/w_bare.sql"
+  wal_batch() {   # wal_batch N SCRIPT [pgbench args]: WAL bytes per transaction over N from one client
+    local n=$1 f=$2 a b; shift 2
+    q wal -c VACUUM -c CHECKPOINT
+    a=$(q wal -c 'SELECT pg_current_wal_insert_lsn()')
+    if ! PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -c 1 -t "$n" "$@" -f "$f" wal > "$work/wal.out" 2>&1 ||
+       grep -q 'error' "$work/wal.out"; then
+      log "WAL batch $f failed:"; grep -m 5 error "$work/wal.out" >&2; echo 0; return
+    fi
+    b=$(q wal -c 'SELECT pg_current_wal_insert_lsn()')
+    q wal -c "SELECT round(pg_wal_lsn_diff('$b', '$a') / $n)"
+  }
+  idx_before_a=$(q wal -c "SELECT audit_index_bytes('aeauth.user_audit_log')")
+  w_a=$(wal_batch "$WAL_EVENTS" "$work/w_aeauth.sql")
+  idx_a=$(q wal -c "SELECT audit_index_bytes('aeauth.user_audit_log') - $idx_before_a")
+  w_s=$(wal_batch "$WAL_EVENTS" "$work/w_seed.sql")
+  idx_s=$(q wal -c "SELECT audit_index_bytes('seed.user_audit_log')")
+  w_b=$(wal_batch "$WAL_EVENTS" "$work/w_bare.sql")
+  idx_b=$(q wal -c "SELECT audit_index_bytes('public.bare_audit')")
+  per_m() { awk -v b="$1" -v n="$WAL_EVENTS" 'BEGIN { printf "%.0f", b * 1000000 / n / 1048576 }'; }
+  row D1 "WAL bytes per log_user_event (seed's insert as reference; bare pk-only insert: $w_b)" 1 \
+    "$w_a" "$w_s" "$(ratio "$w_a" "$w_s")" "<=0.4" "$(verdict "$(ratio "$w_a" "$w_s")" "<=0.4")"
+  row D2 "audit index MiB per million events, from $WAL_EVENTS log_user_event (bare pk only: $(per_m "$idx_b"))" 1 \
+    "$(per_m "$idx_a")" "$(per_m "$idx_s")" "$(ratio "$idx_a" "$idx_s")" "<=0.25" "$(verdict "$(ratio "$idx_a" "$idx_s")" "<=0.25")"
+  # refresh: one client's chain of rotations, against the seed's refresh writes
+  cat > "$work/w_seed_refresh.sql" <<'SQL'
+\set s random(1, 1000)
+SELECT seed.refresh_writes(id, md5(random()::text) || md5(random()::text)) FROM seed.user_sessions WHERE session_token = 'tok' || :s;
+SQL
+  # (the seed's refresh finds its session by the token; the refreshed rows get a new token, so
+  # later picks of the same number find nothing and write nothing: pick from many sessions)
+  q wal -c "INSERT INTO seed.user_sessions (user_id, session_token, refresh_token_hash, expires_at)
+            SELECT ('00000000-0000-0000-0000-' || lpad(to_hex(1 + g % 1000), 12, '0'))::uuid, 'tok' || g, md5(g::text), now() + interval '30 days'
+              FROM generate_series(1001, 200000) g" >/dev/null
+  sed -i 's/random(1, 1000)/random(1, 200000)/' "$work/w_seed_refresh.sql"
+  nref=$(( WAL_EVENTS / 10 ))
+  w_r=$(wal_batch "$nref" "$work/refresh.sql" -D tok=none -D base=0)
+  w_sr=$(wal_batch "$nref" "$work/w_seed_refresh.sql")
+  row D3 "WAL bytes per refresh_session (seed: UPDATE of the session row, 13 indexes)" 1 \
+    "$w_r" "$w_sr" "$(ratio "$w_r" "$w_sr")" info "-"
+  if has_login wal; then
+    # small argon2 parameters here: WAL does not depend on them (users' hashes made with the same)
+    q wal >/dev/null <<'SQL'
+ALTER DATABASE wal SET aeauth.argon2_memory_kib = 1024;
+ALTER DATABASE wal SET aeauth.argon2_iterations = 1;
+SQL
+    set_if_exists wal aeauth.max_failed_attempts 1000
+    q wal >/dev/null <<'SQL'
+UPDATE aeauth.users SET password_hash = aeauth.hash_password('bench password');
+SQL
+    sed "s/random(1, $USERS)/random(1, 1000)/" "$work/login_ok.sql" > "$work/w_login.sql"
+    cat > "$work/w_seed_login.sql" <<'SQL'
+\set u random(1, 1000)
+SELECT seed.login_writes(('00000000-0000-0000-0000-' || lpad(to_hex(:u::int), 12, '0'))::uuid, md5(random()::text) || md5(random()::text));
+SQL
+    w_l=$(wal_batch $(( WAL_EVENTS / 10 )) "$work/w_login.sql")
+    w_sl=$(wal_batch $(( WAL_EVENTS / 10 )) "$work/w_seed_login.sql")
+    row D4 "WAL bytes per login (seed: user update, session insert, audit insert)" 1 \
+      "$w_l" "$w_sl" "$(ratio "$w_l" "$w_sl")" info "-"
+  fi
+  q postgres -c "ALTER SYSTEM RESET full_page_writes" -c "ALTER SYSTEM RESET autovacuum" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+fi
+
+# ---- memory: one backend, 10,000 logins ------------------------------------------------------------
+if want memory; then
+  if psql -qXAt -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'wal'" | grep -q 1 && has_login wal; then
+    log "memory: 10,000 logins in one backend (argon2id m=1024 KiB, t=1)"
+    # /proc/self/status of the backend itself: VmHWM is the peak resident set (it counts the
+    # shared buffers the backend touched, which grow with the pages it has visited), RssAnon its
+    # private memory; plus PostgreSQL's own account of its memory contexts.
+    rss() { echo "SELECT '$1', (regexp_match(st, 'RssAnon:\\s+(\\d+)'))[1], (regexp_match(st, 'VmRSS:\\s+(\\d+)'))[1], (regexp_match(st, 'VmHWM:\\s+(\\d+)'))[1], (SELECT sum(total_bytes)::bigint / 1024 FROM pg_backend_memory_contexts) FROM pg_read_file('/proc/self/status') st;"; }
+    {
+      echo '\o /dev/null'
+      for i in $(seq 1 10000); do
+        echo "SELECT status FROM aeauth.login('u$(( 1 + i % 1000 ))', 'bench password', '10.$(( i / 256 % 256 )).$(( i % 256 )).1', 'bench-agent/1.0', 'desktop', 'bench');"
+        case $i in 100|1000|2000|3000|4000|5000|6000|7000|8000|9000|10000) echo '\o'; rss "at$i"; echo '\o /dev/null' ;; esac
+      done
+      echo '\o'
+    } > "$work/mem.sql"
+    q wal -F ' ' -f "$work/mem.sql" > "$work/mem.out"
+    read -r _ anon100 rss100 _ ctx100 < <(grep '^at100 ' "$work/mem.out")
+    read -r _ anon10k rss10k hwm ctx10k < <(grep '^at10000 ' "$work/mem.out")
+    maxanon=$(awk '/^at/ { if ($2 > m) m = $2 } END { print m + 0 }' "$work/mem.out")
+    row M1 "backend private memory (RssAnon KiB) after 10,000 logins vs after the first 100 (argon2id m=1024 KiB, t=1)" 1 \
+      "$anon10k" "$anon100" "$(ratio "$anon10k" "$anon100")" "<=1.1" "$(verdict "$(ratio "$anon10k" "$anon100")" "<=1.1")"
+    row M2 "backend memory contexts (KiB) after 10,000 logins vs after 100" 1 \
+      "$ctx10k" "$ctx100" "$(ratio "$ctx10k" "$ctx100")" "<=1.1" "$(verdict "$(ratio "$ctx10k" "$ctx100")" "<=1.1")"
+    row M3 "backend peak RSS during 10,000 logins (VmHWM KiB, with touched shared buffers; peak RssAnon $maxanon KiB) vs RSS after 100" 1 \
+      "$hwm" "$rss100" "$(ratio "$hwm" "$rss100")" info "-"
+  else
+    NOTES+=("memory case skipped: needs aeauth.login (1.4) and the durable group's database")
+  fi
+fi
+
+# ---- the table ---------------------------------------------------------------------------------
+elapsed=$(( $(date +%s) - T0 ))
+echo
+echo "## aeauth bench: $(date -u '+%Y-%m-%d %H:%M UTC'), BENCH_SCALE=$SCALE, $(q bench -c "SELECT extversion FROM pg_extension WHERE extname = 'aeauth'") ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo
+read -r lm lmin lmax < <(stats < "$work/load")
+echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory, 1-minute load average during the run $lmin-$lmax (median $lm; this run's own clients count too); $USERS users, $SESSIONS sessions, $AUDIT audit events; ${T} s runs, $ROUNDS interleaved rounds after a warm-up, median (min-max); took ${elapsed} s."
+echo
+echo "| case | clients | aeauth | reference | ratio | target | result |"
+echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
+awk -F'\t' '{ printf "| %s %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, ($7 == "info" ? "(info)" : $7), $8 }' "$RESULTS"
+echo
+echo "Throughputs in transactions per second (P1 reference: libsodium operations per second). Ratio:"
+echo "aeauth / reference throughput, or for (cost) and (time) rows aeauth's time per call over the reference's."
+if [ ${#GROWTH[@]} -gt 0 ]; then
+  echo
+  echo "Growth (2 clients):"
+  echo
+  echo "| sessions | audit events | validate_session tps | run_maintenance() ms |"
+  echo "| ---: | ---: | ---: | ---: |"
+  printf '%s\n' "${GROWTH[@]}"
+fi
+if [ ${#NOTES[@]} -gt 0 ]; then echo; printf -- '- %s\n' "${NOTES[@]}"; fi
+fails=$(awk -F'\t' '$8 == "FAIL" || $8 == "ERROR"' "$RESULTS" | wc -l)
+echo
+echo "$(awk -F'\t' '$8 == "PASS"' "$RESULTS" | wc -l) targets met, $fails not met."
