@@ -5,6 +5,7 @@
 
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 
 #include "aeauth.h"
 #include "audit.h"
@@ -29,6 +30,13 @@ _PG_init(void)
 	RecoveryInit();
 	LoginInit();
 	VersionInit();
+
+	/*
+	 * Last, once every part has defined its settings: reserving the prefix removes the
+	 * placeholders of aeauth.* settings not defined yet, and with them any value given in
+	 * postgresql.conf, ALTER DATABASE or ALTER ROLE for a setting a later Init() defines.
+	 */
+	MarkGUCPrefixReserved("aeauth");
 }
 
 PG_FUNCTION_INFO_V1(aeauth_library_version);

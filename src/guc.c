@@ -161,6 +161,4 @@ GucInit(void)
 							48 * 60 * 60, 60, 30 * 24 * 60 * 60,
 							PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("aeauth");
 }

@@ -39,7 +39,7 @@ barrier_run() {
   : "$holder"
 }
 
-echo "1..9"
+echo "1..10"
 
 for clients in 16 64; do
   psqlq -c "SELECT aeauth.register_user('victim$clients@example.com', 'victim$clients', 'the real password')" >/dev/null
@@ -71,3 +71,9 @@ before=$(psqlq -c "SELECT failed_login_attempts || '/' || (SELECT count(*) FROM 
 psqlq -c "BEGIN" -c "SELECT status FROM aeauth.login('victim64', 'wrong password')" -c "ROLLBACK" >/dev/null
 check "a login in a rolled-back transaction counts nothing and audits nothing (run login in its own transaction)" \
   "$(psqlq -c "SELECT failed_login_attempts || '/' || (SELECT count(*) FROM aeauth.user_audit_log) FROM aeauth.users WHERE username = 'victim64'")" "$before"
+
+# Settings defined by any part of aeauth keep a per-database value (the prefix is reserved only
+# after every part has defined its settings).
+psqlq -c "ALTER DATABASE $db SET aeauth.ip_window = '7min'" -c "ALTER DATABASE $db SET aeauth.ip_max_failures = 3" >/dev/null
+check "ALTER DATABASE values of the login settings reach new connections" \
+  "$(psqlq -c "SELECT aeauth.library_version() IS NOT NULL" -c "SELECT current_setting('aeauth.ip_window') || ' ' || current_setting('aeauth.ip_max_failures')" | tail -n1)" "7min 3"
