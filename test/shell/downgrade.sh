@@ -53,15 +53,19 @@ for step in "${downs[@]}"; do
   check "$b -> $a: a token issued at $b validates at $a (as the app role)" \
     "$(q -c "SET ROLE $app" -c "SELECT user_id FROM aeauth.validate_session('$access')")" "$uid"
 
-  q -c "ALTER EXTENSION aeauth UPDATE"
+  q -c "ALTER EXTENSION aeauth UPDATE TO '$b'"
   check "$b -> $a -> $b: back at $b" "$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'aeauth'")" "$b"
   same_catalog "$b -> $a -> $b: the catalog is that of a fresh $b" "$tmp/fresh_b"
   check "$b -> $a -> $b: every row of every dumped table is kept" "$(fingerprint)" "$(cat "$tmp/rows_b")"
   check "$b -> $a -> $b: the refresh token issued before rotates (as the app role)" \
     "$(q -c "SET ROLE $app" -c "SELECT status FROM aeauth.refresh_session('$refresh')")" "ok"
   if [ "$(q -c "SELECT to_regprocedure('aeauth.verify_integrity()') IS NOT NULL")" = t ]; then
+    # Below the default version the library is newer than the SQL by design (that check is
+    # upgrade_paths.sh's); every other check must pass.
+    libcheck=""
+    [ "$b" = "$(aeauth_default_version)" ] || libcheck="AND check_name NOT LIKE 'library version%'"
     check "$b -> $a -> $b: verify_integrity() is all ok" \
-      "$(q -c "SELECT coalesce(string_agg(check_name || ': ' || detail, '; '), 'all ok') FROM aeauth.verify_integrity() WHERE NOT ok")" "all ok"
+      "$(q -c "SELECT coalesce(string_agg(check_name || ': ' || detail, '; '), 'all ok') FROM aeauth.verify_integrity() WHERE NOT ok $libcheck")" "all ok"
   fi
 done
 echo "1..$n"
