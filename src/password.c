@@ -157,29 +157,6 @@ visible_form(const char *norm, size_t nlen, size_t *out_len, int *nchars)
 	return out;
 }
 
-/*
- * Visible code points of the password as typed.  NFKC can expand one code point into many
- * (U+FDFA is 18 characters, U+338F "kg" two): the length rule takes the smaller count, so that
- * one keystroke never passes for eight characters.
- */
-static int
-visible_typed(const char *pw, size_t len)
-{
-	int			n = 0;
-
-	for (size_t i = 0; i < len;)
-	{
-		int			l = pg_utf_mblen((const unsigned char *) pw + i);
-
-		if (i + l > len)
-			break;
-		if (!parse_is_invisible_codepoint(utf8_to_unicode((const unsigned char *) pw + i)))
-			n++;
-		i += l;
-	}
-	return n;
-}
-
 static void
 policy_error(MemoryContext old, MemoryContext cxt, const char *rule) pg_attribute_noreturn();
 
@@ -226,12 +203,11 @@ password_check_policy(const char *password, size_t len, const char *username, co
 					 psprintf("Passwords must be at least %d characters long (counted after Unicode NFKC normalization).",
 							  aeauth_password_min_length));
 	}
-	if (vchars < aeauth_password_min_length ||
-		visible_typed(password, len) < aeauth_password_min_length)
+	if (vchars < aeauth_password_min_length)
 	{
 		wipe_free(vis, vlen);
 		policy_error(old, cxt,
-					 psprintf("Passwords must be at least %d visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.",
+					 psprintf("Passwords must be at least %d visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.",
 							  aeauth_password_min_length));
 	}
 

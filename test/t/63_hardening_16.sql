@@ -10,7 +10,7 @@
 -- Concurrency of (1) with real connections: 66_change_password_race.sql; the upgrade of existing
 -- look-alike emails and the older-schema paths: 65_email_fold_upgrade.sql; bad input: 64.
 BEGIN;
-SELECT plan(67);
+SELECT plan(64);
 
 SET aeauth.argon2_memory_kib = 64;
 SET aeauth.argon2_iterations = 1;
@@ -109,30 +109,23 @@ SELECT is((SELECT failed_login_attempts FROM aeauth.users WHERE id = :'dave'), 0
 -- ---------------------------------------------------------------------------------------------
 -- 2. Passwords need visible characters
 SELECT is(pg_temp.err(format('SELECT aeauth.register_user(%L, %L, %L)', 'zw1@example.com', 'zw1', repeat(c, 10))),
-          '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
+          '22023: Passwords must be at least 8 visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
           format('register: ten U+%s only: 22023 naming the rule', upper(to_hex(ascii(c)))))
   FROM unnest(ARRAY[E'\u200b', E'\u200c', E'\u200d', E'\u2060', E'\ufeff', E'\u00ad', E'\u180e', E'\U000e0020']) c;
 SELECT is(pg_temp.err(format('SELECT aeauth.register_user(%L, %L, %L)', 'zw2@example.com', 'zw2', E'ab\u200b\u200c\u200d\u2060\ufeffcdef\t\n')),
-          '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
+          '22023: Passwords must be at least 8 visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
           'register: 6 visible characters padded with invisible ones and controls: 22023');
-SELECT is(pg_temp.err(format('SELECT aeauth.hash_password(%L)', repeat(E'\u200b', 12))), '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
+SELECT is(pg_temp.err(format('SELECT aeauth.hash_password(%L)', repeat(E'\u200b', 12))), '22023: Passwords must be at least 8 visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
           'hash_password applies the rule');
-SELECT is(pg_temp.err(format('SELECT aeauth.set_password(%L, %L)', :'dave', repeat(E'\u2060', 12))), '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
+SELECT is(pg_temp.err(format('SELECT aeauth.set_password(%L, %L)', :'dave', repeat(E'\u2060', 12))), '22023: Passwords must be at least 8 visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
           'set_password applies the rule');
 SELECT is(pg_temp.err(format('SELECT aeauth.change_password(%L, %L, %L)', :'carol', 'Brand-new-2024', repeat(E'\ufeff', 12))),
-          '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
+          '22023: Passwords must be at least 8 visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
           'change_password applies the rule to the new password');
 SELECT aeauth.request_password_reset('carol@example.com') AS carol_reset \gset
 SELECT is(pg_temp.err(format('SELECT aeauth.reset_password(%L, %L)', :'carol_reset', repeat(E'\u200d', 12))),
-          '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
+          '22023: Passwords must be at least 8 visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
           'reset_password applies the rule');
-SELECT is(pg_temp.err(format('SELECT aeauth.hash_password(%L)', E'\ufdfa')),
-          '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
-          'one character that NFKC expands to 18 (U+FDFA) is not an 18-character password');
-SELECT is(pg_temp.err(format('SELECT aeauth.hash_password(%L)', E'\u338f\u338f\u338f\u338f')),
-          '22023: Passwords must be at least 8 visible characters long, as typed and after Unicode NFKC normalization: control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.',
-          'four U+338F (kg) are four characters, not eight');
-SELECT ok(aeauth.hash_password(E'Pass\u338f\u338fword') LIKE '$argon2id$%', 'expanding characters in a long enough password are fine');
 SELECT is(pg_temp.err($$SELECT aeauth.hash_password('short')$$),
           '22023: Passwords must be at least 8 characters long (counted after Unicode NFKC normalization).',
           'a short password still gets the length rule it always got');

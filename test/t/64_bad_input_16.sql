@@ -5,7 +5,7 @@
 -- "error <SQLSTATE>", plus " wrote users" / " wrote sessions" when the call changed them; an
 -- error must write nothing at all (audit log included).
 BEGIN;
-SELECT plan(42);
+SELECT plan(41);
 SET LOCAL aeauth.argon2_memory_kib = 64;
 SET LOCAL aeauth.argon2_iterations = 1;
 SET LOCAL aeauth.max_failed_attempts = 100;	-- the lock is 63's and 66's subject
@@ -65,7 +65,6 @@ INSERT INTO t64_cases VALUES
   (12, 'register: seven visible and a zero-width space', 'error 22023', $q$SELECT aeauth.register_user('p12@example.com', 'p12user', E'Abcdef1\u200b')$q$),
   (13, 'register: eight visible and a zero-width space', 'result true wrote users',
    $q$SELECT aeauth.register_user('p13@example.com', 'p13user', E'Abcdef12\u200b') IS NOT NULL$q$),
-  (41, 'register: one U+FDFA, 18 characters after NFKC', 'error 22023', $q$SELECT aeauth.register_user('p41@example.com', 'p41user', E'\ufdfa')$q$),
   (14, 'hash_password: ten U+FEFF', 'error 22023', $q$SELECT aeauth.hash_password(repeat(E'\ufeff', 10))$q$),
   (15, 'set_password: ten U+2060', 'error 22023', $q$SELECT aeauth.set_password((SELECT alice FROM t64_v), repeat(E'\u2060', 10))$q$),
   (16, 'change_password: right current, new of ten U+200B', 'error 22023',
