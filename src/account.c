@@ -152,13 +152,17 @@ reject_invisible(const char *s, size_t n)
 
 /*
  * The NFKC form of s (PostgreSQL's unicode_normalize, exactly what SQL normalize(s, 'NFKC')
- * gives), palloc'd.  ASCII is its own NFKC form; outside a UTF8 database s is returned as is.
+ * gives), palloc'd.  ASCII is its own NFKC form; outside a UTF8 database s is returned as is,
+ * and so is anything longer than 1024 bytes (no email is: a 10 MB login identifier costs no
+ * normalization).
  */
 char *
 account_fold_email(const char *s)
 {
 	bool		ascii = true;
 
+	if (strlen(s) > 1024)
+		return pstrdup(s);
 	for (const char *p = s; *p; p++)
 		if ((unsigned char) *p >= 0x80)
 		{

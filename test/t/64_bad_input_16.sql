@@ -5,7 +5,7 @@
 -- "error <SQLSTATE>", plus " wrote users" / " wrote sessions" when the call changed them; an
 -- error must write nothing at all (audit log included).
 BEGIN;
-SELECT plan(41);
+SELECT plan(42);
 SET LOCAL aeauth.argon2_memory_kib = 64;
 SET LOCAL aeauth.argon2_iterations = 1;
 SET LOCAL aeauth.max_failed_attempts = 100;	-- the lock is 63's and 66's subject
@@ -113,6 +113,8 @@ INSERT INTO t64_cases VALUES
    $q$SELECT status FROM aeauth.login(E'\uff50\uff11\uff13\uff20example.com', E'Abcdef12\u200b')$q$),
   (37, 'login: full-width email, wrong password', 'result invalid_credentials wrote users',
    $q$SELECT status FROM aeauth.login(E'\uff41lice@example.com', 'wrong-pass-2024')$q$),
+  (41, 'login: 10 MB full-width email identifier (not folded: no email is that long)', 'result invalid_credentials',
+   $q$SELECT status FROM aeauth.login(repeat(E'\uff41', 3500000) || '@example.com', 'Alice-pass-2024')$q$),
   (38, 'login: zero-width space in the email', 'result invalid_credentials',
    $q$SELECT status FROM aeauth.login(E'alice\u200b@example.com', 'Alice-pass-2024')$q$),
   (39, 'request_password_reset: full-width look-alike', 'result true wrote users',
