@@ -142,7 +142,7 @@ SELECT is(pg_temp.err(format('SELECT aeauth.register_user(%L, %L, %L)', 'zw3@exa
           '22023: Passwords must not be equal to the username.', 'the username with a word joiner inside is still the username');
 
 -- A hash stored before the rule still verifies: nine U+200B, argon2id made with libsodium
--- (crypto_pwhash_str_alg, t=1, m=64 KiB: /tmp/zwhash.c in the 1.6 hardening notes of README).
+-- (how: test/fixtures/README.md, "Invisible-only legacy hash").
 SELECT aeauth.import_user('legacyzw@example.com', 'legacyzw', '$argon2id$v=19$m=64,t=1,p=1$W8xPcVqX9ba4T2m8/2nXUQ$1/8xarA4c1ch+zynp7SRoz0dbMrbDyERNGGP3po76GY') AS legacyzw \gset
 SELECT ok(aeauth.verify_password(repeat(E'\u200b', 9), (SELECT password_hash FROM aeauth.users WHERE id = :'legacyzw')),
           'verify_password: an old invisible-only password still verifies');
