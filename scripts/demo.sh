@@ -119,4 +119,30 @@ DROP INDEX aeauth.user_sessions_user_id_idx;
 GRANT SELECT ON aeauth.users TO PUBLIC;
 SELECT check_name, detail FROM aeauth.verify_integrity() WHERE NOT ok;
 ROLLBACK;"
+step "28. A stolen session cannot guess the password: change_password counts wrong guesses like login, and a locked account refuses even the right one" \
+  "SELECT aeauth.register_user('mia@example.com', 'mia', 'silver arrow 42') IS NOT NULL AS registered;
+SELECT g AS attempt, aeauth.change_password((SELECT id FROM aeauth.users WHERE username = 'mia'), 'guess ' || g, 'a new password 1') AS result
+  FROM generate_series(1, 5) g;
+SELECT aeauth.change_password((SELECT id FROM aeauth.users WHERE username = 'mia'), 'silver arrow 42', 'a new password 1') AS right_password_while_locked;
+SELECT failed_login_attempts, locked_until > now() AS locked FROM aeauth.users WHERE username = 'mia';"
+step "29. Look-alikes: a full-width email is the same address (23505, and it logs in); a password of zero-width characters is refused" \
+  "DO \$\$
+DECLARE d text;
+BEGIN
+  BEGIN
+    PERFORM aeauth.register_user(E'\\uff4d\\uff49\\uff41\\uff20\\uff45\\uff58\\uff41\\uff4d\\uff50\\uff4c\\uff45.com', 'mia_again', 'another password 7');
+  EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE '% (%): %', SQLERRM, SQLSTATE, d;
+  END;
+  BEGIN
+    PERFORM aeauth.register_user('zoe@example.com', 'zoe', repeat(E'\\u200b', 12));
+  EXCEPTION WHEN invalid_parameter_value THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE '% (%): %', SQLERRM, SQLSTATE, d;
+  END;
+END \$\$;
+SELECT aeauth.unlock_user(id) FROM aeauth.users WHERE username = 'mia';  -- the admin lifts step 28's lock
+SELECT status, (SELECT username FROM aeauth.users WHERE id = l.user_id) AS account
+  FROM aeauth.login(E'\\uff4d\\uff49\\uff41\\uff20example.com', 'silver arrow 42') l;"
 printf '\nDemo finished.\n'

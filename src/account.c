@@ -4,8 +4,10 @@
  *
  * Bad input raises (22004 for a required NULL, 22023 naming the rule, 23505 naming the field);
  * a wrong current password is returned as a status, because raising would roll back the audit
- * row.  Every event goes to the audit log without any secret; password and status changes
- * revoke sessions through session_revoke_user().
+ * row and the failure count: change_password counts it on the account exactly like a failed
+ * login (login_count_account_failure()) and refuses a locked account whatever the password.
+ * Every event goes to the audit log without any secret; password and status changes revoke
+ * sessions through session_revoke_user().  Emails are stored NFKC-folded (account_fold_email).
  */
 #include "postgres.h"
 
@@ -22,6 +24,8 @@
 #include "version.h"
 #include "account.h"
 #include "audit.h"
+#include "login.h"
+#include "parse.h"
 #include "password.h"
 #include "plan.h"
 #include "session.h"
@@ -139,25 +143,58 @@ reject_invisible(const char *s, size_t n)
 
 		if (i + l > n)
 			break;				/* verified text never ends mid-character */
-		if (l > 1 && is_invisible_codepoint(utf8_to_unicode((const unsigned char *) s + i)))
+		if (l > 1 && (is_invisible_codepoint(utf8_to_unicode((const unsigned char *) s + i)) ||
+					  parse_is_invisible_codepoint(utf8_to_unicode((const unsigned char *) s + i))))
 			bad_email("Email addresses must not contain invisible or text-direction characters.");
 		i += l;
 	}
 }
 
 /*
- * The email trimmed of surrounding white space, or 22023.  Syntax (a practical subset of RFC
- * 5321, what mail systems deliver to): local@domain, at most 254 bytes; local part 1-64 bytes of
- * letters, digits, non-ASCII and !#$%&'*+/=?^_`{|}~.- without a leading, trailing or doubled
- * dot; domain of at least two dot-separated labels of 1-63 letters, digits, hyphens or non-ASCII,
- * not starting or ending with a hyphen; no invisible or text-direction characters anywhere.
+ * The NFKC form of s (PostgreSQL's unicode_normalize, exactly what SQL normalize(s, 'NFKC')
+ * gives), palloc'd.  ASCII is its own NFKC form; outside a UTF8 database s is returned as is,
+ * and so is anything longer than 1024 bytes (no email is: a 10 MB login identifier costs no
+ * normalization).
  */
 char *
-account_clean_email(const char *raw)
+account_fold_email(const char *s)
+{
+	bool		ascii = true;
+
+	if (strlen(s) > 1024)
+		return pstrdup(s);
+	for (const char *p = s; *p; p++)
+		if ((unsigned char) *p >= 0x80)
+		{
+			ascii = false;
+			break;
+		}
+	if (ascii || GetDatabaseEncoding() != PG_UTF8)
+		return pstrdup(s);
+	return TextDatumGetCString(DirectFunctionCall2(unicode_normalize_func,
+												   CStringGetTextDatum(s),
+												   CStringGetTextDatum("NFKC")));
+}
+
+/*
+ * The email trimmed of surrounding white space and folded to Unicode NFKC (so that the
+ * full-width "ｐｌａｙｅｒ＠ｅｘａｍｐｌｅ.com" is "player@example.com"), or 22023; *as_typed
+ * (when not NULL) gets the trimmed email before folding, for lookups that must still find an
+ * account stored unfolded (look-alikes kept apart by the 1.6 upgrade).  Invisible characters
+ * are refused before and after folding; the syntax and length rules apply to the folded form.
+ * Syntax (a practical subset of RFC 5321, what mail systems deliver to): local@domain, at most
+ * 254 bytes; local part 1-64 bytes of letters, digits, non-ASCII and !#$%&'*+/=?^_`{|}~.-
+ * without a leading, trailing or doubled dot; domain of at least two dot-separated labels of
+ * 1-63 letters, digits, hyphens or non-ASCII, not starting or ending with a hyphen; no invisible
+ * or text-direction characters anywhere.
+ */
+char *
+account_clean_email(const char *raw, char **as_typed)
 {
 	const char *b = raw;
 	const char *e = raw + strlen(raw);
 	const char *at = NULL;
+	char	   *typed;
 	char	   *s;
 	size_t		n;
 	int			labels = 0;
@@ -173,7 +210,15 @@ account_clean_email(const char *raw)
 		bad_email("Email addresses may be at most 254 bytes long.");
 	if (GetDatabaseEncoding() == PG_UTF8)
 		reject_invisible(b, n);
-	s = pnstrdup(b, n);
+	typed = pnstrdup(b, n);
+	s = account_fold_email(typed);
+	if (as_typed)
+		*as_typed = typed;
+	n = strlen(s);
+	if (n > 254)
+		bad_email("Email addresses may be at most 254 bytes long (after Unicode NFKC normalization).");
+	if (GetDatabaseEncoding() == PG_UTF8)
+		reject_invisible(s, n);
 
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == '@')
@@ -336,19 +381,28 @@ typedef struct UserRow
 	char	   *email;
 	char	   *username;
 	char	   *status;
+	bool		locked;			/* its lock is in force now */
+	bool		lock_expired;	/* a lock was set and has run out */
 } UserRow;
 
-/* The user's row, locked FOR UPDATE (password and status changes serialize per user). */
+/*
+ * The user's row, locked FOR UPDATE (password and status changes serialize per user, and so do
+ * concurrent change_password calls: each sees the failure count and lock the previous left).
+ */
 static UserRow
 lookup_user(const pg_uuid_t *user_id)
 {
 	Oid			types[1] = {UUIDOID};
 	Datum		values[1] = {UUIDPGetDatum(user_id)};
 	SPIPlanPtr	plan = plan_kept(&lookup_plan,
-								 "SELECT u.password_hash, u.email, u.username, u.status FROM aeauth.users u"
+								 "SELECT u.password_hash, u.email, u.username, u.status,"
+								 "       u.locked_until IS NOT NULL AND u.locked_until OPERATOR(pg_catalog.>) pg_catalog.now(),"
+								 "       u.locked_until IS NOT NULL AND u.locked_until OPERATOR(pg_catalog.<=) pg_catalog.now()"
+								 "  FROM aeauth.users u"
 								 " WHERE u.id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 								 1, types);
 	UserRow		row = {0};
+	bool		isnull;
 
 	plan_exec(plan, values, NULL, SPI_OK_SELECT, 1);
 	if (SPI_processed == 0)
@@ -358,6 +412,8 @@ lookup_user(const pg_uuid_t *user_id)
 	row.email = plan_text(2);
 	row.username = plan_text(3);
 	row.status = plan_text(4);
+	row.locked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	row.lock_expired = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
 	return row;
 }
 
@@ -377,19 +433,33 @@ account_store_password_hash(const pg_uuid_t *user_id, const char *hash)
 	SPI_finish();
 }
 
-/* A new password for a user: the hash, and every pending reset token voided. */
+/*
+ * A new password for a user: the hash, and every pending reset token voided.  With
+ * proven_by_user (change_password verified the current password, which is a success like a
+ * login's), the failure counter and progressive lock start again too (schema 1.4 and later).
+ */
 static void
-replace_password(const pg_uuid_t *user_id, const char *hash)
+replace_password(const pg_uuid_t *user_id, const char *hash, bool proven_by_user)
 {
 	static SPIPlanPtr plan_slot = NULL;
+	static SPIPlanPtr proven_plan_slot = NULL;
 	Oid			types[2] = {UUIDOID, TEXTOID};
 	Datum		values[2] = {UUIDPGetDatum(user_id), CStringGetTextDatum(hash)};
-	SPIPlanPtr	plan = plan_kept(&plan_slot,
-								 "UPDATE aeauth.users SET password_hash = $2,"
-								 "       password_reset_token_hash = NULL, password_reset_expires_at = NULL"
-								 " WHERE id OPERATOR(pg_catalog.=) $1",
-								 2, types);
+	SPIPlanPtr	plan;
 
+	if (proven_by_user && version_at_least("1.4"))
+		plan = plan_kept(&proven_plan_slot,
+						 "UPDATE aeauth.users SET password_hash = $2,"
+						 "       password_reset_token_hash = NULL, password_reset_expires_at = NULL,"
+						 "       failed_login_attempts = 0, lockout_count = 0, locked_until = NULL"
+						 " WHERE id OPERATOR(pg_catalog.=) $1",
+						 2, types);
+	else
+		plan = plan_kept(&plan_slot,
+						 "UPDATE aeauth.users SET password_hash = $2,"
+						 "       password_reset_token_hash = NULL, password_reset_expires_at = NULL"
+						 " WHERE id OPERATOR(pg_catalog.=) $1",
+						 2, types);
 	plan_exec(plan, values, NULL, SPI_OK_UPDATE, 0);
 }
 
@@ -412,7 +482,7 @@ aeauth_register_user(PG_FUNCTION_ARGS)
 	ACCOUNT_REQUIRE(fcinfo, 0, "email");
 	ACCOUNT_REQUIRE(fcinfo, 1, "username");
 	pw = account_password_arg(fcinfo, 2, "password", &pwlen);
-	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)), NULL);
 	username = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	check_username(username);
 	password_check_policy(pw, pwlen, username, email);
@@ -448,7 +518,7 @@ aeauth_import_user(PG_FUNCTION_ARGS)
 	ACCOUNT_REQUIRE(fcinfo, 1, "username");
 	ACCOUNT_REQUIRE(fcinfo, 2, "password_hash");
 	ACCOUNT_REQUIRE(fcinfo, 3, "email_verified");
-	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)), NULL);
 	username = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	check_username(username);
 	hash = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -495,6 +565,7 @@ aeauth_change_password(PG_FUNCTION_ARGS)
 	UserRow		row;
 	bool		ok;
 	bool		too_long;
+	bool		counted;
 	char	   *hash;
 
 	version_require("1.2");
@@ -532,19 +603,43 @@ aeauth_change_password(PG_FUNCTION_ARGS)
 			  "{\"reason\": \"unknown_user\"}", "warning");
 		PG_RETURN_TEXT_P(cstring_to_text("invalid_credentials"));
 	}
+	/* Always the full verification, so that no refusal below is faster than a wrong password. */
 	ok = !too_long && password_verify(cur, curlen, row.password_hash, NULL);
-	if (!ok || strcmp(row.status, "active") != 0)
+
+	/*
+	 * Refusals in login's order: a locked account (whatever the password, and without counting
+	 * or extending the lock), an inactive one, then a wrong password, counted like a failed
+	 * login.  All answer invalid_credentials and commit: nothing is raised.
+	 */
+	if (row.locked)
+	{
+		audit(user_id, "password_change", "security", "change_password", "failure",
+			  "{\"reason\": \"locked\"}", "warning");
+		PG_RETURN_TEXT_P(cstring_to_text("invalid_credentials"));
+	}
+	if (strcmp(row.status, "active") != 0)
 	{
 		audit(user_id, "password_change", "security", "change_password", "failure",
 			  ok ? "{\"reason\": \"inactive_account\"}" : "{\"reason\": \"invalid_current_password\"}",
 			  "warning");
 		PG_RETURN_TEXT_P(cstring_to_text("invalid_credentials"));
 	}
+	counted = version_at_least("1.4");	/* the lockout columns of login */
+	if (counted && row.lock_expired)
+		login_audit_lock_expired(user_id);
+	if (!ok)
+	{
+		audit(user_id, "password_change", "security", "change_password", "failure",
+			  "{\"reason\": \"invalid_current_password\"}", "warning");
+		if (counted)
+			(void) login_count_account_failure(user_id);
+		PG_RETURN_TEXT_P(cstring_to_text("invalid_credentials"));
+	}
 
 	password_check_policy(pw, pwlen, row.username, row.email);
 	hash = password_hash_new(pw, pwlen);
 	plan_connect();
-	replace_password(user_id, hash);
+	replace_password(user_id, hash, true);
 	SPI_finish();
 	session_revoke_user(user_id, keep, "user");
 	audit(user_id, "password_change", "security", "change_password", "success",
@@ -576,7 +671,7 @@ aeauth_set_password(PG_FUNCTION_ARGS)
 	password_check_policy(pw, pwlen, row.username, row.email);
 	hash = password_hash_new(pw, pwlen);
 	plan_connect();
-	replace_password(user_id, hash);
+	replace_password(user_id, hash, false);
 	SPI_finish();
 	session_revoke_user(user_id, NULL, "admin");
 	audit(user_id, "password_change", "admin", "set_password", "success", NULL, "info");

@@ -26,8 +26,14 @@ extern void account_null_error(const char *what) pg_attribute_noreturn();
 /* Appends "key": "value" (JSON-escaped) to a JSON object being built; first says no comma. */
 extern void account_json_field(StringInfo buf, const char *key, const char *value, bool first);
 
-/* The email trimmed of surrounding white space, after the syntax check (22023 if invalid). */
-extern char *account_clean_email(const char *raw);
+/*
+ * The email trimmed of surrounding white space and folded to Unicode NFKC, after the syntax
+ * check (22023 if invalid); *as_typed (if not NULL) gets the trimmed email before folding.
+ */
+extern char *account_clean_email(const char *raw, char **as_typed);
+
+/* The NFKC form of an email or login identifier (SQL normalize(s, 'NFKC')), palloc'd. */
+extern char *account_fold_email(const char *s);
 
 /*
  * Password argument n: 22004 if NULL, 22023 if longer than PASSWORD_MAX_BYTES (checked from the

@@ -33,6 +33,7 @@
 
 #include "aeauth.h"
 #include "version.h"
+#include "account.h"
 #include "audit.h"
 #include "guc.h"
 #include "login.h"
@@ -190,8 +191,9 @@ record_source_failure(LoginAttempt *a)
 static void
 find_user(LoginAttempt *a)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		value = CStringGetTextDatum(a->identifier);
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	char	   *folded = account_fold_email(a->identifier);
+	Datum		values[2] = {CStringGetTextDatum(a->identifier), CStringGetTextDatum(folded)};
 	SPIPlanPtr	plan;
 	HeapTuple	tup;
 	TupleDesc	desc;
@@ -203,16 +205,23 @@ find_user(LoginAttempt *a)
 	"       locked_until IS NOT NULL AND locked_until OPERATOR(pg_catalog.<=) pg_catalog.now()" \
 	"  FROM aeauth.users "
 
-	/* Emails must contain '@' and usernames cannot: one index probe either way. */
-	if (strchr(a->identifier, '@') != NULL)
+	/*
+	 * Emails must contain '@' and usernames cannot: one index probe either way.  Emails are
+	 * stored NFKC-folded (account_fold_email), so a full-width look-alike finds its account; an
+	 * email stored as typed (a look-alike kept apart by the 1.6 upgrade) wins when typed exactly.
+	 */
+	if (strchr(folded, '@') != NULL)
 		plan = plan_kept(&user_by_email_plan,
-						 USER_COLUMNS "WHERE pg_catalog.lower(email::text) OPERATOR(pg_catalog.=) pg_catalog.lower($1)",
-						 1, types);
+						 USER_COLUMNS "WHERE pg_catalog.lower(email::text) OPERATOR(pg_catalog.=)"
+						 "      ANY (ARRAY[pg_catalog.lower($1), pg_catalog.lower($2)])"
+						 " ORDER BY pg_catalog.lower(email::text) OPERATOR(pg_catalog.=) pg_catalog.lower($1) DESC"
+						 " LIMIT 1",
+						 2, types);
 	else
 		plan = plan_kept(&user_by_username_plan,
 						 USER_COLUMNS "WHERE pg_catalog.lower(username::text) OPERATOR(pg_catalog.=) pg_catalog.lower($1)",
 						 1, types);
-	plan_exec(plan, &value, NULL, SPI_OK_SELECT, 1);
+	plan_exec(plan, values, NULL, SPI_OK_SELECT, 1);
 
 	a->found = SPI_processed == 1;
 	if (!a->found)
@@ -619,4 +628,41 @@ aeauth_login(PG_FUNCTION_ARGS)
 		explicit_bzero(VARDATA(DatumGetPointer(values[4])), VARSIZE(DatumGetPointer(values[4])) - VARHDRSZ);
 	}
 	return (Datum) 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+/*
+ * A wrong password given to another function than login (change_password): counted on the
+ * account by the same atomic UPDATE, with the same lock and audit events.  SPI not connected.
+ */
+bool
+login_count_account_failure(const pg_uuid_t *user_id)
+{
+	LoginAttempt a;
+	int			attempts = 0;
+	int64		seconds = 0;
+	bool		locked;
+
+	memset(&a, 0, sizeof(a));
+	a.found = true;
+	a.user_id = *user_id;
+	plan_connect();
+	locked = count_failure(&a, &attempts, &seconds);
+	if (locked)
+		audit_lock(&a, "account_locked", "too_many_failures", attempts, seconds);
+	SPI_finish();
+	return locked;
+}
+
+/* The audit event login writes when it finds that an account's lock has run out. */
+void
+login_audit_lock_expired(const pg_uuid_t *user_id)
+{
+	LoginAttempt a;
+
+	memset(&a, 0, sizeof(a));
+	a.found = true;
+	a.user_id = *user_id;
+	audit_lock(&a, "account_unlocked", "lock_expired", 0, 0);
 }

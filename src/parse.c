@@ -198,3 +198,17 @@ parse_key_is_secret(const char *key, size_t len, const char *const *parts)
 	}
 	return false;
 }
+
+bool
+parse_is_invisible_codepoint(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7F && c <= 0x9F) ||	/* Cc */
+		c == 0x2028 || c == 0x2029 ||	/* Zl, Zp */
+		c == 0x00AD || c == 0x034F || c == 0x061C ||
+		(c >= 0x115F && c <= 0x1160) || (c >= 0x17B4 && c <= 0x17B5) ||
+		(c >= 0x180B && c <= 0x180F) || (c >= 0x200B && c <= 0x200F) ||
+		(c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x206F) ||
+		c == 0x3164 || (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
+		(c >= 0xFFF0 && c <= 0xFFF8) || (c >= 0x1BCA0 && c <= 0x1BCA3) ||
+		(c >= 0x1D173 && c <= 0x1D17A) || (c >= 0xE0000 && c <= 0xE0FFF);
+}

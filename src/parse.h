@@ -42,4 +42,14 @@ extern bool parse_token_shape(const char *prefix, size_t b64len, const char *tex
  */
 extern bool parse_key_is_secret(const char *key, size_t len, const char *const *parts);
 
+/*
+ * Is the Unicode code point invisible when a password is shown or typed: a control character
+ * (general category Cc), a line or paragraph separator (U+2028, U+2029), or a default-ignorable
+ * code point (Unicode 15 DerivedCoreProperties.txt, Default_Ignorable_Code_Point: U+00AD,
+ * U+034F, U+061C, U+115F-1160, U+17B4-17B5, U+180B-180F, U+200B-200F, U+202A-202E,
+ * U+2060-206F, U+3164, U+FE00-FE0F, U+FEFF, U+FFA0, U+FFF0-FFF8, U+1BCA0-1BCA3,
+ * U+1D173-1D17A, U+E0000-E0FFF).  Such characters do not count toward a password's length.
+ */
+extern bool parse_is_invisible_codepoint(uint32_t c);
+
 #endif							/* AEAUTH_PARSE_H */

@@ -125,6 +125,56 @@ reject_too_long(size_t len)
 				 errdetail("Passwords may be at most %d bytes long.", PASSWORD_MAX_BYTES)));
 }
 
+/*
+ * The NFKC form without its invisible characters (parse_is_invisible_codepoint: controls, line
+ * separators, default-ignorable code points such as U+200B, U+2060, U+FEFF), palloc'd; its byte
+ * length in *out_len and its length in characters in *nchars.  Only the policy looks at it: what
+ * is hashed, and so what a stored hash verifies against, stays the whole NFKC form.
+ */
+static char *
+visible_form(const char *norm, size_t nlen, size_t *out_len, int *nchars)
+{
+	char	   *out = palloc(nlen + 1);
+	size_t		o = 0;
+
+	*nchars = 0;
+	for (size_t i = 0; i < nlen;)
+	{
+		int			l = pg_utf_mblen((const unsigned char *) norm + i);
+
+		if (i + l > nlen)
+			break;
+		if (!parse_is_invisible_codepoint(utf8_to_unicode((const unsigned char *) norm + i)))
+		{
+			memcpy(out + o, norm + i, l);
+			o += l;
+			(*nchars)++;
+		}
+		i += l;
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return out;
+}
+
+static void
+policy_error(MemoryContext old, MemoryContext cxt, const char *rule) pg_attribute_noreturn();
+
+/* Leaves the private context (its secrets already wiped) and raises 22023 naming the rule. */
+static void
+policy_error(MemoryContext old, MemoryContext cxt, const char *rule)
+{
+	char	   *r;
+
+	MemoryContextSwitchTo(old);
+	r = pstrdup(rule);			/* rule may live in cxt */
+	MemoryContextDelete(cxt);
+	ereport(ERROR,
+			(errcode(AEAUTH_ERRCODE_BAD_INPUT),
+			 errmsg("password does not meet the password policy"),
+			 errdetail("%s", r)));
+}
+
 void
 password_check_policy(const char *password, size_t len, const char *username, const char *email)
 {
@@ -133,6 +183,9 @@ password_check_policy(const char *password, size_t len, const char *username, co
 	char	   *norm;
 	size_t		nlen;
 	int			nchars;
+	char	   *vis;
+	size_t		vlen;
+	int			vchars;
 	const char *rule = NULL;
 
 	reject_too_long(len);
@@ -140,26 +193,34 @@ password_check_policy(const char *password, size_t len, const char *username, co
 	cxt = password_context();
 	old = MemoryContextSwitchTo(cxt);
 	norm = normalize_nfkc(password, len, &nlen, &nchars);
+	vis = visible_form(norm, nlen, &vlen, &vchars);
+	wipe_free(norm, nlen);
 
 	if (nchars < aeauth_password_min_length)
 	{
-		wipe_free(norm, nlen);
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(cxt);
-		ereport(ERROR,
-				(errcode(AEAUTH_ERRCODE_BAD_INPUT),
-				 errmsg("password does not meet the password policy"),
-				 errdetail("Passwords must be at least %d characters long (counted after Unicode NFKC normalization).",
-						   aeauth_password_min_length)));
+		wipe_free(vis, vlen);
+		policy_error(old, cxt,
+					 psprintf("Passwords must be at least %d characters long (counted after Unicode NFKC normalization).",
+							  aeauth_password_min_length));
+	}
+	if (vchars < aeauth_password_min_length)
+	{
+		wipe_free(vis, vlen);
+		policy_error(old, cxt,
+					 psprintf("Passwords must be at least %d visible characters long (counted after Unicode NFKC normalization): control characters and default-ignorable code points (such as U+200B zero width space, U+2060 word joiner, U+FEFF) do not count.",
+							  aeauth_password_min_length));
 	}
 
-	/* The identity and deny-list rules, compared NFKC and case-insensitively, in one query. */
+	/*
+	 * The identity and deny-list rules, compared NFKC, case-insensitively and without invisible
+	 * characters ("password\u200b" is the listed "password"), in one query.
+	 */
 	plan_connect();
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 		Datum		values[3];
 		char		nulls[3] = {' ', ' ', ' '};
-		text	   *pwtext = cstring_to_text_with_len(norm, nlen);
+		text	   *pwtext = cstring_to_text_with_len(vis, vlen);
 		bool		isnull;
 		SPIPlanPtr	plan = plan_kept(&policy_plan,
 									 "SELECT pg_catalog.lower($1) OPERATOR(pg_catalog.=)"
@@ -184,11 +245,11 @@ password_check_policy(const char *password, size_t len, const char *username, co
 			rule = "Passwords must not be equal to the email address.";
 		else if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)) && !isnull)
 			rule = "Passwords must not be in the deny list (aeauth.password_denylist).";
-		explicit_bzero(VARDATA(pwtext), nlen);
+		explicit_bzero(VARDATA(pwtext), vlen);
 	}
 	SPI_finish();
 
-	wipe_free(norm, nlen);
+	wipe_free(vis, vlen);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 

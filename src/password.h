@@ -42,9 +42,11 @@ typedef enum PasswordHashKind
 /*
  * Checks a new password against the policy and raises SQLSTATE 22023 with an errdetail naming
  * the broken rule (never the password): more than PASSWORD_MAX_BYTES bytes; fewer than
- * aeauth.password_min_length characters after NFKC; equal to username or email (NFKC,
- * case-insensitive; either may be NULL); listed in aeauth.password_denylist (NFKC,
- * case-insensitive).  Needs SPI (it connects itself).
+ * aeauth.password_min_length characters after NFKC; fewer than that many visible characters
+ * (invisible ones, parse_is_invisible_codepoint(), do not count); equal to username or email,
+ * or listed in aeauth.password_denylist (NFKC, case-insensitive, invisible characters left
+ * out; username and email may be NULL).  Only new passwords are checked: verification hashes
+ * the whole NFKC form, as before.  Needs SPI (it connects itself).
  */
 extern void password_check_policy(const char *password, size_t len,
 								  const char *username, const char *email);

@@ -205,17 +205,18 @@ Datum
 aeauth_request_password_reset(PG_FUNCTION_ARGS)
 {
 	char	   *email;
+	char	   *email_as_typed;
 	uint8		hash[TOKEN_HASH_LEN];
 	char	   *token;
-	Oid			types[4] = {TEXTOID, BYTEAOID, INTERVALOID, INT4OID};
-	Datum		values[4];
+	Oid			types[5] = {TEXTOID, BYTEAOID, INTERVALOID, INT4OID, TEXTOID};
+	Datum		values[5];
 	SPIPlanPtr	plan;
 	pg_uuid_t  *user_id = NULL;
 	uint8		slot;
 
 	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "email");
-	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)), &email_as_typed);
 
 	/* Always: a token, the UPDATE, one audit row.  Only the row count differs. */
 	token = token_generate(TOKEN_PREFIX_RESET, hash);
@@ -226,11 +227,17 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 	if (!pg_strong_random(&slot, 1))
 		slot = 0;
 	values[3] = Int32GetDatum(slot % 64);
+	values[4] = CStringGetTextDatum(email_as_typed);
+	/* The NFKC-folded email ($1), or an account stored unfolded as typed ($5) first (login's rule). */
 	plan = plan_kept(&reset_request_plan,
 					 "WITH u AS ("
 					 "  UPDATE aeauth.users SET password_reset_token_hash = $2,"
 					 "         password_reset_expires_at = pg_catalog.now() OPERATOR(pg_catalog.+) $3"
-					 "   WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
+					 "   WHERE id OPERATOR(pg_catalog.=) (SELECT c.id FROM aeauth.users c"
+					 "          WHERE pg_catalog.lower(c.email) OPERATOR(pg_catalog.=)"
+					 "                ANY (ARRAY[pg_catalog.lower($1), pg_catalog.lower($5)])"
+					 "          ORDER BY pg_catalog.lower(c.email) OPERATOR(pg_catalog.=) pg_catalog.lower($5) DESC"
+					 "          LIMIT 1)"
 					 "     AND status OPERATOR(pg_catalog.=) 'active'"
 					 "  RETURNING id),"
 					 " d AS ("
@@ -239,7 +246,7 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 					 "   WHERE slot OPERATOR(pg_catalog.=) $4 AND NOT EXISTS (SELECT FROM u)"
 					 "  RETURNING slot)"
 					 "SELECT id FROM u",
-					 4, types);
+					 5, types);
 	plan_exec(plan, values, NULL, SPI_OK_SELECT, 0);
 	if (SPI_processed == 1)
 		user_id = result_uuid();

@@ -22,6 +22,12 @@
  */
 extern void version_require(const char *min_sql);
 
+/*
+ * Are the installed SQL objects at least version v?  For a library path that uses newer objects
+ * when they exist and keeps the older behaviour otherwise (call version_require() first).
+ */
+extern bool version_at_least(const char *v);
+
 extern void VersionInit(void);
 
 #endif							/* AEAUTH_VERSION_CHECK_H */

@@ -1,6 +1,6 @@
 -- The privilege model (issue 8): nothing for PUBLIC; the app role (grant_app_access) executes
 -- exactly the app functions of API.md and touches no table, sequence or partition, not even
--- partitions made later; the admin role gets the admin functions and the two views; grants
+-- partitions made later; the admin role gets the admin functions and the views; grants
 -- survive ALTER EXTENSION UPDATE; the app role cannot change any aeauth.* setting; every
 -- SECURITY DEFINER function pins search_path.
 -- The roles must be committed (the setting tests log in as them over dblink), so this file
@@ -101,7 +101,7 @@ SELECT throws_ok('SELECT * FROM aeauth.trusted_devices', '42501', NULL, 'the app
 SELECT throws_ok('SELECT * FROM aeauth.login_source_failures', '42501', NULL, 'nor login_source_failures');
 RESET ROLE;
 
--- 4. The admin role: every registered function and the two views, nothing else
+-- 4. The admin role: every registered function and the views, nothing else
 SELECT set_eq($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
    WHERE p.pronamespace = 'aeauth'::regnamespace AND has_function_privilege('aeauth_t60_admin', p.oid, 'EXECUTE')$$,
@@ -113,8 +113,8 @@ SELECT ok(has_function_privilege('aeauth_t60_admin', 'aeauth.import_user(text,te
           'admin functions of API.md are among them');
 SELECT set_eq($$
   SELECT r.rel::text FROM t60_rels r WHERE has_table_privilege('aeauth_t60_admin', r.rel, 'SELECT')$$,
-  ARRAY['aeauth.recent_security_events', 'aeauth.failed_login_attempts'],
-  'the admin role reads the two views and no table');
+  ARRAY['aeauth.recent_security_events', 'aeauth.failed_login_attempts', 'aeauth.email_lookalikes'],
+  'the admin role reads the three views (email_lookalikes since 1.6) and no table');
 
 -- 5. Settings: the app role changes none, by SET, set_config, ALTER ROLE or connection options
 SELECT aeauth.current_user_id() IS NULL AS loaded \gset
