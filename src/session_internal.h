@@ -46,5 +46,6 @@ extern void identity_forget_session(const pg_uuid_t *session_id);
 extern void IdentityInit(void);
 
 extern void ValidateInit(void);
+extern void RefreshInit(void);
 
 #endif							/* AEAUTH_SESSION_INTERNAL_H */
