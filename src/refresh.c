@@ -99,6 +99,23 @@ session_secret(void)
 	return secret;
 }
 
+/* True when session_secret() can answer without SPI (the key is cached for this table). */
+static bool
+secret_cached(void)
+{
+	Oid			relid = get_relname_relid("session_secret", get_namespace_oid("aeauth", false));
+
+	return OidIsValid(relid) && relid == secret_relid;
+}
+
+static bool
+refresh_spi_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+	return true;
+}
+
 /*
  * The caller's memory context: tokens must outlive SPI_finish(), which frees everything
  * allocated while connected.
@@ -327,13 +344,9 @@ direct_lookup_catalog(void)
 {
 	Oid			nsp = get_namespace_oid("aeauth", false);
 	Oid			rel = get_relname_relid("user_sessions", nsp);
-	/* 1.6: a hash index; 1.3-1.5: the unique btree. */
-	Oid			idx = get_relname_relid("user_sessions_refresh_token_hash_idx", nsp);
+	Oid			idx = session_token_index(nsp, "refresh_token_hash");
 	Oid			rot = get_relname_relid("session_rotated_tokens", nsp);
 	DirectCatalog c = {InvalidOid};
-
-	if (!OidIsValid(idx))
-		idx = get_relname_relid("user_sessions_refresh_token_hash_key", nsp);
 
 	c.usable = OidIsValid(rel) && OidIsValid(idx) && OidIsValid(rot);
 	if (c.usable)
@@ -651,6 +664,7 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 	const char *p;
 	size_t		plen;
 	Datum		values[7];
+	bool		spi;
 
 	version_require("1.3");
 	if (PG_ARGISNULL(0))
@@ -665,16 +679,10 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 	}
 
 	result_cxt = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
-
-	{
-		Oid			types[1] = {BYTEAOID};
-
-		session_plan(&current_plan,
-					 SESSION_COLUMNS " WHERE s.refresh_token_hash" EQ "$1 FOR UPDATE OF s",
-					 1, types);
-	}
+	/* SPI only when needed: for the secret's first read, the fallback and the slow paths. */
+	spi = !secret_cached();
+	if (spi)
+		refresh_spi_connect();
 	values[0] = token_hash_datum(presented);
 
 	/*
@@ -712,6 +720,8 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 			default:
 				break;			/* the SQL statement below */
 		}
+		if (!spi)
+			spi = refresh_spi_connect();
 		session_plan(&rotate_plan,
 					 "WITH u AS ("
 					 "  UPDATE aeauth.user_sessions s"
@@ -763,6 +773,16 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 not_rotated:
 		explicit_bzero(t.access_token, strlen(t.access_token));
 		explicit_bzero(t.refresh_token, strlen(t.refresh_token));
+	}
+
+	if (!spi)
+		spi = refresh_spi_connect();
+	{
+		Oid			types[1] = {BYTEAOID};
+
+		session_plan(&current_plan,
+					 SESSION_COLUMNS " WHERE s.refresh_token_hash" EQ "$1 FOR UPDATE OF s",
+					 1, types);
 	}
 
 	if (fetch_one(current_plan, values, "refresh lookup"))
@@ -831,7 +851,8 @@ not_rotated:
 		}
 	}
 done:
-	SPI_finish();
+	if (spi)
+		SPI_finish();
 
 	if (strcmp(status, "ok") == 0)
 	{

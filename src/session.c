@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
@@ -64,6 +65,22 @@ session_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 		*slot = plan;
 	}
 	return *slot;
+}
+
+Oid
+session_token_index(Oid nsp, const char *column)
+{
+	char		name[NAMEDATALEN];
+	Oid			idx;
+
+	snprintf(name, sizeof(name), "user_sessions_%s_idx", column);
+	idx = get_relname_relid(name, nsp);
+	if (!OidIsValid(idx))
+	{
+		snprintf(name, sizeof(name), "user_sessions_%s_key", column);
+		idx = get_relname_relid(name, nsp);
+	}
+	return idx;
 }
 
 static void

@@ -1,10 +1,10 @@
 /*
  * validate.c: validate_session, the hottest path of the product (every request of every player).
  *
- * One probe of the index on access_token_hash (1.6: the hash index
- * user_sessions_access_token_hash_idx; before: the unique btree
- * user_sessions_access_token_hash_key), read directly through the index AM (no SPI, no planner,
- * no executor per call); the stored hash is compared, as a hash index is lossy.  Non-active users need no second lookup:
+ * One probe of the unique index user_sessions_access_token_hash_key, read directly through the
+ * index AM (no SPI, no planner, no executor per call).  session_token_index() would also find a
+ * hash index user_sessions_access_token_hash_idx; the stored hash is compared so that a lossy
+ * index gives the right answer.  Non-active users need no second lookup:
  * a user who stops being active has every session revoked at once (trigger on aeauth.users).
  * The only write is last_activity, at most once a minute per session (the seed's rule), an
  * UPDATE of a non-indexed column, so HOT; skipped in read-only transactions and on standbys.
@@ -81,11 +81,7 @@ lookup_catalog(void)
 {
 	Oid			nsp = get_namespace_oid("aeauth", false);
 	Oid			rel = get_relname_relid("user_sessions", nsp);
-	/* 1.6: a hash index; 1.0-1.5: the unique btree. */
-	Oid			idx = get_relname_relid("user_sessions_access_token_hash_idx", nsp);
-
-	if (!OidIsValid(idx))
-		idx = get_relname_relid("user_sessions_access_token_hash_key", nsp);
+	Oid			idx = session_token_index(nsp, "access_token_hash");
 
 	if (!OidIsValid(rel) || !OidIsValid(idx))
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
@@ -148,7 +144,7 @@ find_live_session(const uint8 hash[TOKEN_HASH_LEN], TimestampTz now, LiveSession
 		Datum		stored = slot_getattr(slot, att_access_token_hash, &n0);
 		bytea	   *sh = n0 ? NULL : DatumGetByteaPP(stored);
 
-		/* A hash index (1.6) is lossy: the entry may belong to another key. */
+		/* A lossy (hash) index's entry may belong to another key. */
 		if (sh == NULL || VARSIZE_ANY_EXHDR(sh) != TOKEN_HASH_LEN ||
 			memcmp(VARDATA_ANY(sh), hash, TOKEN_HASH_LEN) != 0)
 			continue;
