@@ -28,6 +28,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -466,6 +467,49 @@ retry:
 	return found;
 }
 
+/*
+ * The new version's index entries.  Like ExecInsertIndexTuples, except that a unique index whose
+ * key columns keep their values (the primary key on id) is not checked again: the row holds the
+ * key already and is locked, so no other row can hold it, and the check would walk every
+ * earlier version of the row still in the index (a session refreshed again and again in a
+ * burst has many).  Such indexes get the "unchanged" hint, as in an UPDATE.  Returns false,
+ * having inserted nothing, for an index this does not handle (expressions, predicate, exclusion,
+ * deferrable): the caller uses ExecInsertIndexTuples.
+ */
+static bool
+insert_new_version_entries(ResultRelInfo *rri, TupleTableSlot *slot, EState *estate,
+						   Bitmapset *changed)
+{
+	Relation	heap = rri->ri_RelationDesc;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+		Relation	ir = rri->ri_IndexRelationDescs[i];
+
+		if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL || ii->ii_ExclusionOps != NULL ||
+			(ir->rd_index->indisunique && !ir->rd_index->indimmediate) || !ir->rd_index->indisready)
+			return false;
+	}
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+		Relation	ir = rri->ri_IndexRelationDescs[i];
+		bool		unchanged = true;
+
+		for (int k = 0; k < ii->ii_NumIndexAttrs; k++)
+			if (bms_is_member(ii->ii_IndexAttrNumbers[k] - FirstLowInvalidHeapAttributeNumber, changed))
+				unchanged = false;
+		FormIndexDatum(ii, slot, estate, values, isnull);
+		index_insert(ir, values, isnull, &slot->tts_tid, heap,
+					 ir->rd_index->indisunique && !unchanged ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 unchanged, ii);
+	}
+	return true;
+}
+
 static void
 open_result_rel(ResultRelInfo *rri, Relation rel, Index rti)
 {
@@ -611,7 +655,8 @@ rotate_direct(const uint8 presented[TOKEN_HASH_LEN], const uint8 access_hash[TOK
 	open_result_rel(rri, rel, 1);
 
 	simple_table_tuple_update(rel, &old->tts_tid, new, estate->es_snapshot, &update_indexes);
-	if (rri->ri_NumIndices > 0 && update_indexes)
+	if (rri->ri_NumIndices > 0 && update_indexes &&
+		!insert_new_version_entries(rri, new, estate, rte->updatedCols))
 		list_free(ExecInsertIndexTuples(rri, new, estate, true, false, NULL, NIL));
 
 	/* The parent's hash, to recognise it if it comes back. */
