@@ -21,8 +21,24 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "catalog/pg_type.h"
 #include "common/hmac.h"
 #include "executor/spi.h"
@@ -82,6 +98,23 @@ session_secret(void)
 	memcpy(secret, VARDATA_ANY(k), SECRET_LEN);
 	secret_relid = relid;
 	return secret;
+}
+
+/* True when session_secret() can answer without SPI (the key is cached for this table). */
+static bool
+secret_cached(void)
+{
+	Oid			relid = get_relname_relid("session_secret", get_namespace_oid("aeauth", false));
+
+	return OidIsValid(relid) && relid == secret_relid;
+}
+
+static bool
+refresh_spi_connect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+	return true;
 }
 
 /*
@@ -231,6 +264,432 @@ reuse_detected(const SessionRow *r, TimestampTz rotated_at, TimestampTz now,
 	audit_log_event(&ev, NULL);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * Direct rotation: the fast path without SPI, planner or executor per call.
+ *
+ * What the SQL rotation statement (rotate_plan, kept as the fallback) does, done with the
+ * table and index access methods as the logical replication apply worker does
+ * (execReplication.c): find the session by its refresh token hash through the unique index
+ * with a dirty snapshot, wait for a concurrent writer and look again, lock the row, check it is
+ * live, write the new version (heap update + the index entries it needs) and insert the parent's
+ * hash into session_rotated_tokens.  A concurrent refresher of the same token finds the row gone
+ * from under that hash once the first one commits, exactly as the UPDATE's re-check does, and
+ * takes the re-derivation path.
+ *
+ * Profiling showed where the SQL statement's time went besides the writes themselves: executor
+ * start-up of a two-node ModifyTable plan per call, and above all the re-parsing of the table's
+ * CHECK constraints (stringToNode + expression planning) that each new result relation does.
+ * The new row cannot break a constraint (status, risk_score unchanged; generation + 1 checked
+ * here for overflow; no NULL written), so none is evaluated.  The only triggers allowed on the
+ * two tables are foreign keys' (user_id and id do not change, so none of them would act); with
+ * any other trigger, row-level security, or a catalog that does not look as expected, the SQL
+ * statement runs instead.
+ * (The same kind of machinery as src/direct.c, kept static here; see the report to the lead.)
+ */
+typedef struct DirectCatalog
+{
+	Oid			sessions;
+	Oid			refresh_idx;
+	Oid			rotated;
+	bool		usable;			/* false: use the SQL statement */
+	AttrNumber	id,
+				user_id,
+				access_hash,
+				refresh_hash,
+				status,
+				expires_at,
+				access_expires_at,
+				last_activity,
+				created_at,
+				rotated_at,
+				generation,
+				ip_address,
+				user_agent;
+	AttrNumber	r_token_hash,
+				r_session_id,
+				r_rotated_at;
+} DirectCatalog;
+
+static DirectCatalog dc = {InvalidOid};
+
+static void
+refresh_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == dc.sessions || relid == dc.refresh_idx || relid == dc.rotated)
+		dc.sessions = InvalidOid;
+}
+
+void
+RefreshInit(void)
+{
+	CacheRegisterRelcacheCallback(refresh_relcache_callback, (Datum) 0);
+}
+
+/* Only foreign key triggers (which do nothing when the key columns keep their values). */
+static bool
+only_ri_triggers(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td == NULL)
+		return true;
+	for (int i = 0; i < td->numtriggers; i++)
+		if (RI_FKey_trigger_type(td->triggers[i].tgfoid) == RI_TRIGGER_NONE)
+			return false;
+	return true;
+}
+
+static void
+direct_lookup_catalog(void)
+{
+	Oid			nsp = get_namespace_oid("aeauth", false);
+	Oid			rel = get_relname_relid("user_sessions", nsp);
+	Oid			idx = session_token_index(nsp, "refresh_token_hash");
+	Oid			rot = get_relname_relid("session_rotated_tokens", nsp);
+	DirectCatalog c = {InvalidOid};
+
+	c.usable = OidIsValid(rel) && OidIsValid(idx) && OidIsValid(rot);
+	if (c.usable)
+	{
+#define ATT(f, relid, name) (c.f = get_attnum(relid, name), c.usable &= (c.f != InvalidAttrNumber))
+		ATT(id, rel, "id");
+		ATT(user_id, rel, "user_id");
+		ATT(access_hash, rel, "access_token_hash");
+		ATT(refresh_hash, rel, "refresh_token_hash");
+		ATT(status, rel, "status");
+		ATT(expires_at, rel, "expires_at");
+		ATT(access_expires_at, rel, "access_expires_at");
+		ATT(last_activity, rel, "last_activity");
+		ATT(created_at, rel, "created_at");
+		ATT(rotated_at, rel, "rotated_at");
+		ATT(generation, rel, "generation");
+		ATT(ip_address, rel, "ip_address");
+		ATT(user_agent, rel, "user_agent");
+		ATT(r_token_hash, rot, "token_hash");
+		ATT(r_session_id, rot, "session_id");
+		ATT(r_rotated_at, rot, "rotated_at");
+#undef ATT
+	}
+	if (c.usable)
+	{
+		Relation	r = table_open(rel, AccessShareLock);
+		Relation	t = table_open(rot, AccessShareLock);
+		Relation	i = index_open(idx, AccessShareLock);
+
+		c.usable = r->rd_rel->relkind == RELKIND_RELATION && !r->rd_rel->relrowsecurity &&
+			t->rd_rel->relkind == RELKIND_RELATION && !t->rd_rel->relrowsecurity &&
+			only_ri_triggers(r) && only_ri_triggers(t) &&
+			i->rd_index->indrelid == rel && i->rd_index->indnkeyatts == 1 &&
+			i->rd_index->indkey.values[0] == c.refresh_hash &&
+			TupleDescAttr(RelationGetDescr(r), c.status - 1)->atttypid == VARCHAROID &&
+			TupleDescAttr(RelationGetDescr(r), c.generation - 1)->atttypid == INT4OID;
+		index_close(i, AccessShareLock);
+		table_close(t, AccessShareLock);
+		table_close(r, AccessShareLock);
+	}
+	c.sessions = rel;
+	c.refresh_idx = idx;
+	c.rotated = rot;
+	dc = c;
+}
+
+/* Is the bytea Datum d these 32 bytes? */
+static bool
+datum_is_hash(Datum d, const uint8 hash[TOKEN_HASH_LEN])
+{
+	bytea	   *b = DatumGetByteaPP(d);
+
+	return VARSIZE_ANY_EXHDR(b) == TOKEN_HASH_LEN &&
+		memcmp(VARDATA_ANY(b), hash, TOKEN_HASH_LEN) == 0;
+}
+
+/*
+ * The row whose refresh_token_hash is hash, locked FOR NO KEY UPDATE in slot; false when there
+ * is none (also when a concurrent transaction moved it to another hash and committed).
+ */
+static bool
+find_and_lock(Relation rel, Relation idx, const uint8 hash[TOKEN_HASH_LEN], TupleTableSlot *slot)
+{
+	SnapshotData snap;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	bool		found;
+
+	InitDirtySnapshot(snap);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_BYTEAEQ, token_hash_datum(hash));
+	scan = index_beginscan(rel, idx, &snap, 1, 0);
+retry:
+	found = false;
+	index_rescan(scan, &key, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		TransactionId xwait;
+		bool		isnull;
+		Datum		h;
+
+		h = slot_getattr(slot, dc.refresh_hash, &isnull);
+		if (isnull || !datum_is_hash(h, hash))
+			continue;			/* lossy index (hash): not this token */
+		ExecMaterializeSlot(slot);
+		xwait = TransactionIdIsValid(snap.xmin) ? snap.xmin : snap.xmax;
+		if (TransactionIdIsValid(xwait))
+		{
+			XactLockTableWait(xwait, rel, &slot->tts_tid, XLTW_Update);
+			goto retry;
+		}
+		found = true;
+		break;
+	}
+	if (found)
+	{
+		TM_FailureData tmfd;
+		TM_Result	res;
+
+		PushActiveSnapshot(GetLatestSnapshot());
+		res = table_tuple_lock(rel, &slot->tts_tid, GetActiveSnapshot(), slot,
+							   GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+							   LockWaitBlock, 0, &tmfd);
+		PopActiveSnapshot();
+		switch (res)
+		{
+			case TM_Ok:
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				goto retry;		/* look again: the new version may not carry this hash */
+			default:
+				ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+								errmsg("aeauth: could not lock the session row (%d)", (int) res)));
+		}
+	}
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * The new version's index entries.  Like ExecInsertIndexTuples, except that a unique index whose
+ * key columns keep their values (the primary key on id) is not checked again: the row holds the
+ * key already and is locked, so no other row can hold it, and the check would walk every
+ * earlier version of the row still in the index (a session refreshed again and again in a
+ * burst has many).  Such indexes get the "unchanged" hint, as in an UPDATE.  Returns false,
+ * having inserted nothing, for an index this does not handle (expressions, predicate, exclusion,
+ * deferrable): the caller uses ExecInsertIndexTuples.
+ */
+static bool
+insert_new_version_entries(ResultRelInfo *rri, TupleTableSlot *slot, EState *estate,
+						   Bitmapset *changed)
+{
+	Relation	heap = rri->ri_RelationDesc;
+	Datum		values[INDEX_MAX_KEYS];
+	bool		isnull[INDEX_MAX_KEYS];
+
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+		Relation	ir = rri->ri_IndexRelationDescs[i];
+
+		if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL || ii->ii_ExclusionOps != NULL ||
+			(ir->rd_index->indisunique && !ir->rd_index->indimmediate) || !ir->rd_index->indisready)
+			return false;
+	}
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *ii = rri->ri_IndexRelationInfo[i];
+		Relation	ir = rri->ri_IndexRelationDescs[i];
+		bool		unchanged = true;
+
+		for (int k = 0; k < ii->ii_NumIndexAttrs; k++)
+			if (bms_is_member(ii->ii_IndexAttrNumbers[k] - FirstLowInvalidHeapAttributeNumber, changed))
+				unchanged = false;
+		FormIndexDatum(ii, slot, estate, values, isnull);
+		index_insert(ir, values, isnull, &slot->tts_tid, heap,
+					 ir->rd_index->indisunique && !unchanged ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 unchanged, ii);
+	}
+	return true;
+}
+
+static void
+open_result_rel(ResultRelInfo *rri, Relation rel, Index rti)
+{
+	InitResultRelInfo(rri, rel, rti, NULL, 0);
+	ExecOpenIndices(rri, false);
+}
+
+/*
+ * Rotates the live session whose current refresh token hashes to presented.  Returns -1 when
+ * this path cannot be used (the caller runs the SQL statement), 0 when no live session has it
+ * as its current token, 1 when rotated (r->id, r->user_id, t->*_expires_at set).
+ */
+static int
+rotate_direct(const uint8 presented[TOKEN_HASH_LEN], const uint8 access_hash[TOKEN_HASH_LEN],
+			  const uint8 refresh_hash[TOKEN_HASH_LEN], TimestampTz now, Datum ip, bool has_ip,
+			  const char *user_agent, SessionRow *r, SessionTokens *t)
+{
+	Relation	rel,
+				idx,
+				rot;
+	TupleTableSlot *old,
+			   *new,
+			   *rslot;
+	TupleDesc	desc;
+	EState	   *estate;
+	ResultRelInfo *rri,
+			   *rrot;
+	RangeTblEntry *rte;
+	bool		update_indexes;
+	bool		live;
+	int			natts;
+
+	if (!OidIsValid(dc.sessions))
+		direct_lookup_catalog();
+	if (!dc.usable)
+		return -1;
+
+	rel = table_open(dc.sessions, RowExclusiveLock);
+	idx = index_open(dc.refresh_idx, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	natts = desc->natts;
+	old = table_slot_create(rel, NULL);
+	if (!find_and_lock(rel, idx, presented, old))
+	{
+		ExecDropSingleTupleTableSlot(old);
+		index_close(idx, NoLock);
+		table_close(rel, NoLock);
+		return 0;
+	}
+	slot_getallattrs(old);
+
+	/* The rotation statement's WHERE: active, before expiry, absolute and idle limits. */
+	{
+		Datum	   *v = old->tts_values;
+		bool	   *n = old->tts_isnull;
+		text	   *st = n[dc.status - 1] ? NULL : DatumGetTextPP(v[dc.status - 1]);
+
+		live = st && VARSIZE_ANY_EXHDR(st) == 6 && memcmp(VARDATA_ANY(st), "active", 6) == 0 &&
+			!n[dc.expires_at - 1] && DatumGetTimestampTz(v[dc.expires_at - 1]) > now &&
+			!n[dc.created_at - 1] &&
+			DatumGetTimestampTz(v[dc.created_at - 1]) + USECS(aeauth_session_absolute_timeout_s) > now &&
+			(aeauth_session_idle_timeout_s == 0 ||
+			 (!n[dc.last_activity - 1] &&
+			  DatumGetTimestampTz(v[dc.last_activity - 1]) + USECS(aeauth_session_idle_timeout_s) > now)) &&
+			!n[dc.id - 1] && !n[dc.user_id - 1] && !n[dc.generation - 1];
+	}
+	if (!live)
+	{
+		/* Locked, not live: the caller's lookup reads it again and says why. */
+		ExecDropSingleTupleTableSlot(old);
+		index_close(idx, NoLock);
+		table_close(rel, NoLock);
+		return 0;
+	}
+
+	/* The new version. */
+	new = table_slot_create(rel, NULL);
+	ExecClearTuple(new);
+	memcpy(new->tts_values, old->tts_values, natts * sizeof(Datum));
+	memcpy(new->tts_isnull, old->tts_isnull, natts * sizeof(bool));
+	{
+		Datum	   *v = new->tts_values;
+		bool	   *n = new->tts_isnull;
+		TimestampTz cap = DatumGetTimestampTz(v[dc.created_at - 1]) +
+			USECS(aeauth_session_absolute_timeout_s);
+		TimestampTz exp = Min(now + USECS(aeauth_refresh_token_ttl_s), cap);
+		TimestampTz aexp = Min(now + USECS(aeauth_access_token_ttl_s), exp);
+		int32		gen = DatumGetInt32(v[dc.generation - 1]);
+
+		if (gen == PG_INT32_MAX)
+			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							errmsg("integer out of range")));
+		v[dc.access_hash - 1] = token_hash_datum(access_hash);
+		v[dc.refresh_hash - 1] = token_hash_datum(refresh_hash);
+		v[dc.expires_at - 1] = TimestampTzGetDatum(exp);
+		v[dc.access_expires_at - 1] = TimestampTzGetDatum(aexp);
+		v[dc.rotated_at - 1] = TimestampTzGetDatum(now);
+		n[dc.rotated_at - 1] = false;
+		v[dc.generation - 1] = Int32GetDatum(gen + 1);
+		v[dc.last_activity - 1] = TimestampTzGetDatum(now);
+		n[dc.last_activity - 1] = false;
+		if (has_ip)
+		{
+			v[dc.ip_address - 1] = ip;
+			n[dc.ip_address - 1] = false;
+		}
+		if (user_agent)
+		{
+			v[dc.user_agent - 1] = CStringGetTextDatum(user_agent);
+			n[dc.user_agent - 1] = false;
+		}
+		r->id = *DatumGetUUIDP(v[dc.id - 1]);
+		r->user_id = *DatumGetUUIDP(v[dc.user_id - 1]);
+		t->access_expires_at = aexp;
+		t->refresh_expires_at = exp;
+	}
+	ExecStoreVirtualTuple(new);
+
+	/*
+	 * An executor state just for the index entries: one range table entry saying which columns
+	 * change, so that the indexes on unchanged columns (id, user_id) get the "unchanged" hint
+	 * that lets bottom-up deletion remove old versions instead of splitting pages.
+	 */
+	estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = dc.sessions;
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+	{
+		AttrNumber	changed[] = {dc.access_hash, dc.refresh_hash, dc.expires_at,
+			dc.access_expires_at, dc.rotated_at, dc.generation, dc.last_activity,
+		dc.ip_address, dc.user_agent};
+
+		for (int i = 0; i < (int) lengthof(changed); i++)
+			rte->updatedCols = bms_add_member(rte->updatedCols,
+											  changed[i] - FirstLowInvalidHeapAttributeNumber);
+	}
+	ExecInitRangeTable(estate, list_make1(rte));
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
+	rri = makeNode(ResultRelInfo);
+	open_result_rel(rri, rel, 1);
+
+	simple_table_tuple_update(rel, &old->tts_tid, new, estate->es_snapshot, &update_indexes);
+	if (rri->ri_NumIndices > 0 && update_indexes &&
+		!insert_new_version_entries(rri, new, estate, rte->updatedCols))
+		list_free(ExecInsertIndexTuples(rri, new, estate, true, false, NULL, NIL));
+
+	/* The parent's hash, to recognise it if it comes back. */
+	rot = table_open(dc.rotated, RowExclusiveLock);
+	rrot = makeNode(ResultRelInfo);
+	open_result_rel(rrot, rot, 0);
+	rslot = table_slot_create(rot, NULL);
+	ExecClearTuple(rslot);
+	memset(rslot->tts_isnull, true, RelationGetDescr(rot)->natts * sizeof(bool));
+	rslot->tts_values[dc.r_token_hash - 1] = token_hash_datum(presented);
+	rslot->tts_isnull[dc.r_token_hash - 1] = false;
+	rslot->tts_values[dc.r_session_id - 1] = UUIDPGetDatum(&r->id);
+	rslot->tts_isnull[dc.r_session_id - 1] = false;
+	rslot->tts_values[dc.r_rotated_at - 1] = TimestampTzGetDatum(now);
+	rslot->tts_isnull[dc.r_rotated_at - 1] = false;
+	ExecStoreVirtualTuple(rslot);
+	simple_table_tuple_insert(rot, rslot);
+	if (rrot->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(rrot, rslot, estate, false, false, NULL, NIL));
+
+	ExecCloseIndices(rrot);
+	ExecCloseIndices(rri);
+	ExecDropSingleTupleTableSlot(rslot);
+	ExecDropSingleTupleTableSlot(new);
+	ExecDropSingleTupleTableSlot(old);
+	FreeExecutorState(estate);
+	table_close(rot, NoLock);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+	return 1;
+}
+
 PG_FUNCTION_INFO_V1(aeauth_refresh_session);
 
 Datum
@@ -250,6 +709,7 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 	const char *p;
 	size_t		plen;
 	Datum		values[7];
+	bool		spi;
 
 	version_require("1.3");
 	if (PG_ARGISNULL(0))
@@ -264,16 +724,10 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 	}
 
 	result_cxt = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
-
-	{
-		Oid			types[1] = {BYTEAOID};
-
-		session_plan(&current_plan,
-					 SESSION_COLUMNS " WHERE s.refresh_token_hash" EQ "$1 FOR UPDATE OF s",
-					 1, types);
-	}
+	/* SPI only when needed: for the secret's first read, the fallback and the slow paths. */
+	spi = !secret_cached();
+	if (spi)
+		refresh_spi_connect();
 	values[0] = token_hash_datum(presented);
 
 	/*
@@ -299,6 +753,20 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 									   refresh_hash);
 		t.risk_score = 0;
 		t.is_suspicious = false;
+		switch (rotate_direct(presented, access_hash, refresh_hash, now, ip, has_ip, user_agent,
+							  &r, &t))
+		{
+			case 1:
+				t.session_id = r.id;
+				status = "ok";
+				goto done;
+			case 0:
+				goto not_rotated;
+			default:
+				break;			/* the SQL statement below */
+		}
+		if (!spi)
+			spi = refresh_spi_connect();
 		session_plan(&rotate_plan,
 					 "WITH u AS ("
 					 "  UPDATE aeauth.user_sessions s"
@@ -347,8 +815,19 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 			status = "ok";
 			goto done;
 		}
+not_rotated:
 		explicit_bzero(t.access_token, strlen(t.access_token));
 		explicit_bzero(t.refresh_token, strlen(t.refresh_token));
+	}
+
+	if (!spi)
+		spi = refresh_spi_connect();
+	{
+		Oid			types[1] = {BYTEAOID};
+
+		session_plan(&current_plan,
+					 SESSION_COLUMNS " WHERE s.refresh_token_hash" EQ "$1 FOR UPDATE OF s",
+					 1, types);
 	}
 
 	if (fetch_one(current_plan, values, "refresh lookup"))
@@ -417,7 +896,8 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 		}
 	}
 done:
-	SPI_finish();
+	if (spi)
+		SPI_finish();
 
 	if (strcmp(status, "ok") == 0)
 	{

@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
@@ -46,6 +47,7 @@ SessionInit(void)
 {
 	IdentityInit();
 	ValidateInit();
+	RefreshInit();
 }
 
 SPIPlanPtr
@@ -63,6 +65,22 @@ session_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 		*slot = plan;
 	}
 	return *slot;
+}
+
+Oid
+session_token_index(Oid nsp, const char *column)
+{
+	char		name[NAMEDATALEN];
+	Oid			idx;
+
+	snprintf(name, sizeof(name), "user_sessions_%s_idx", column);
+	idx = get_relname_relid(name, nsp);
+	if (!OidIsValid(idx))
+	{
+		snprintf(name, sizeof(name), "user_sessions_%s_key", column);
+		idx = get_relname_relid(name, nsp);
+	}
+	return idx;
 }
 
 static void
@@ -635,14 +653,6 @@ aeauth_revoke_sessions_on_status(PG_FUNCTION_ARGS)
 static SPIPlanPtr expire_plan = NULL;
 static SPIPlanPtr purge_plan = NULL;
 
-static Datum
-interval_datum_s(int seconds)
-{
-	Interval   *i = palloc0(sizeof(Interval));
-
-	i->time = USECS(seconds);
-	return IntervalPGetDatum(i);
-}
 
 PG_FUNCTION_INFO_V1(aeauth_expire_sessions);
 
@@ -650,16 +660,24 @@ PG_FUNCTION_INFO_V1(aeauth_expire_sessions);
  * Marks sessions past their refresh expiry, absolute timeout or idle timeout 'expired' (they are
  * already refused; this keeps list queries and counts honest), and deletes rotated refresh
  * token hashes that can no longer matter: older than aeauth.refresh_token_ttl (the token would
- * have expired by then), or of sessions no longer live.  A full scan: no index on expiry is
- * kept for a job that runs a few times an hour (every index costs each refresh).
+ * have expired by then), or of sessions no longer live.
+ *
+ * The idle limit is measured on last_activity, which validate_session writes as a HOT update:
+ * no index may cover it (PostgreSQL 15 makes any indexed column block HOT), so finding idle
+ * sessions takes a scan of user_sessions, and an index on the other deadlines would not spare
+ * it while costing every refresh an index entry.  1.6 makes the scan cheap instead: the limits
+ * are turned into three cut-off timestamps here, once, so that each row costs three timestamp
+ * comparisons (1.3-1.5 added an interval to two timestamps per row, which was most of the
+ * time), and the rotated hashes are checked against their session by primary key.
  */
 Datum
 aeauth_expire_sessions(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			types[3] = {INTERVALOID, INTERVALOID, INTERVALOID};
+	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	int64		expired,
 				purged;
 	Datum		row[2];
@@ -668,27 +686,28 @@ aeauth_expire_sessions(PG_FUNCTION_ARGS)
 	version_require("1.3");
 	InitMaterializedSRF(fcinfo, 0);
 	spi_connect();
+	/* $1: expires_at at or before it; $2: created_at; $3: last_activity (NULL: no idle limit). */
 	session_plan(&expire_plan,
 				 "UPDATE aeauth.user_sessions s SET status = 'expired'"
 				 " WHERE s.status" EQ "'active'"
-				 "   AND (s.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
-				 "     OR (s.created_at OPERATOR(pg_catalog.+) $1) OPERATOR(pg_catalog.<=) pg_catalog.now()"
-				 "     OR ($2 IS NOT NULL AND (s.last_activity OPERATOR(pg_catalog.+) $2)"
-				 "                            OPERATOR(pg_catalog.<=) pg_catalog.now()))",
-				 2, types);
+				 "   AND (s.expires_at OPERATOR(pg_catalog.<=) $1"
+				 "     OR s.created_at OPERATOR(pg_catalog.<=) $2"
+				 "     OR s.last_activity OPERATOR(pg_catalog.<=) $3)",
+				 3, types);
 	session_plan(&purge_plan,
 				 "DELETE FROM aeauth.session_rotated_tokens r"
-				 " WHERE r.rotated_at OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+				 " WHERE r.rotated_at OPERATOR(pg_catalog.<=) $1"
 				 "    OR NOT EXISTS (SELECT FROM aeauth.user_sessions s"
 				 "                    WHERE s.id" EQ "r.session_id AND s.status" EQ "'active')",
 				 1, types);
-	values[0] = interval_datum_s(aeauth_session_absolute_timeout_s);
-	values[1] = interval_datum_s(aeauth_session_idle_timeout_s);
-	nulls[1] = aeauth_session_idle_timeout_s > 0 ? ' ' : 'n';
+	values[0] = TimestampTzGetDatum(now);
+	values[1] = TimestampTzGetDatum(now - USECS(aeauth_session_absolute_timeout_s));
+	values[2] = TimestampTzGetDatum(now - USECS(aeauth_session_idle_timeout_s));
+	nulls[2] = aeauth_session_idle_timeout_s > 0 ? ' ' : 'n';
 	if (SPI_execute_plan(expire_plan, values, nulls, false, 0) != SPI_OK_UPDATE)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: expiring sessions failed")));
 	expired = (int64) SPI_processed;
-	values[0] = interval_datum_s(aeauth_refresh_token_ttl_s);
+	values[0] = TimestampTzGetDatum(now - USECS(aeauth_refresh_token_ttl_s));
 	if (SPI_execute_plan(purge_plan, values, NULL, false, 0) != SPI_OK_DELETE)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: purging rotated tokens failed")));
 	purged = (int64) SPI_processed;
