@@ -103,6 +103,14 @@ version_require(const char *min_sql)
 				 errhint("Run ALTER EXTENSION aeauth UPDATE in this database.")));
 }
 
+bool
+version_at_least(const char *min_sql)
+{
+	if (!sql_version_valid)
+		version_read_installed();
+	return sql_version >= version_number(min_sql);
+}
+
 void
 VersionInit(void)
 {

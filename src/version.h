@@ -22,6 +22,12 @@
  */
 extern void version_require(const char *min_sql);
 
+/*
+ * Is the installed SQL version at least `min_sql`?  For code that has a faster path on a newer
+ * schema and keeps the old one for databases not yet updated (call version_require() first).
+ */
+extern bool version_at_least(const char *min_sql);
+
 extern void VersionInit(void);
 
 #endif							/* AEAUTH_VERSION_CHECK_H */
