@@ -86,8 +86,11 @@ CREATE FUNCTION pg_temp.index_shapes(t regclass) RETURNS text[] LANGUAGE sql AS 
   SELECT array_agg(d ORDER BY d)
     FROM (SELECT regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \S+ ON \S+ ', 'CREATE \1INDEX ON t ') AS d
             FROM pg_index i WHERE i.indrelid = t) x $$;
-SELECT is(pg_temp.index_shapes('aeauth.password_reset_decoy'), pg_temp.index_shapes('aeauth.users'),
-          'the decoy table has the users table''s indexes (primary key on a uuid, lower(email), lower(username), both token hashes)');
+SELECT is(pg_temp.index_shapes('aeauth.password_reset_decoy'),
+          (SELECT array_agg(d ORDER BY d) FROM unnest(pg_temp.index_shapes('aeauth.users')
+                || 'CREATE INDEX ON t USING btree (id, updated_at)'::text) d),
+          'the decoy table has the users table''s indexes (primary key on a uuid, lower(email), lower(username), both token hashes)'
+          ' and one shaped like the audit log''s (user_id, created_at)');
 SELECT ok(EXISTS (SELECT FROM pg_trigger WHERE tgrelid = 'aeauth.password_reset_decoy'::regclass
                    AND tgfoid = 'aeauth.set_updated_at()'::regprocedure),
           'and its updated_at trigger');
