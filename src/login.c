@@ -103,8 +103,7 @@ static SPIPlanPtr user_by_username_plan;
 static SPIPlanPtr device_plan;
 static SPIPlanPtr fail_user_plan;
 static SPIPlanPtr fail_device_plan;
-static SPIPlanPtr success_user_plan;
-static SPIPlanPtr success_device_plan;
+static SPIPlanPtr success_plan;
 
 /* The source network an IP counts against: the address itself for IPv4, its /64 for IPv6. */
 #define SOURCE_NETWORK(p) \
@@ -356,47 +355,59 @@ count_failure(LoginAttempt *a, int *attempts, int64 *lock_seconds)
 }
 
 /*
- * Records the success: counters and lock cleared, last_login set, the new hash stored when
- * the old one was due for a rehash.  Re-checks, under the row lock, that the account is still
- * active and (unless the device is trusted) not locked by a concurrent attempt.
+ * Records the success in ONE statement: counters and lock cleared, last_login set, the new
+ * hash stored when the old one was due for a rehash, the device's row upserted (trusted from
+ * now on, its own counter and lock cleared) and the locks of the user's other devices lifted.
+ * Re-checks, under the row lock, that the account is still active and (unless the device is
+ * trusted) not locked by a concurrent attempt; nothing is written to the devices otherwise.
+ *
+ * The other devices' locks used to be lifted only by the trigger users_clear_device_locks on
+ * every success; since 1.6 its WHEN clause skips a login on an account that had nothing to
+ * clear (the usual case), so the statement lifts them itself -- an index probe on
+ * (user_id, device_key) that usually finds nothing, instead of a plpgsql call per login.  On
+ * an older schema the trigger still fires too: the same end state, one more statement.
  */
 static bool
 record_success(LoginAttempt *a, const char *new_hash)
 {
-	Oid			utypes[3] = {UUIDOID, TEXTOID, BOOLOID};
-	Oid			dtypes[2] = {UUIDOID, BYTEAOID};
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Oid			types[5] = {UUIDOID, TEXTOID, BOOLOID, BYTEAOID, BOOLOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	bool		upsert = a->has_device_key && aeauth_trusted_device_days > 0;
+	bool		isnull;
 
-	plan_kept(&success_user_plan,
-			  "UPDATE aeauth.users"
-			  "   SET failed_login_attempts = 0, lockout_count = 0, locked_until = NULL,"
-			  "       last_login = pg_catalog.now(),"
-			  "       password_hash = COALESCE($2, password_hash)"
-			  " WHERE id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'"
-			  "   AND ($3 OR locked_until IS NULL OR locked_until OPERATOR(pg_catalog.<=) pg_catalog.now())",
-			  3, utypes);
+	plan_kept(&success_plan,
+			  "WITH u AS ("
+			  "  UPDATE aeauth.users"
+			  "     SET failed_login_attempts = 0, lockout_count = 0, locked_until = NULL,"
+			  "         last_login = pg_catalog.now(),"
+			  "         password_hash = COALESCE($2, password_hash)"
+			  "   WHERE id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'active'"
+			  "     AND ($3 OR locked_until IS NULL OR locked_until OPERATOR(pg_catalog.<=) pg_catalog.now())"
+			  "  RETURNING id),"
+			  " others AS ("
+			  "  UPDATE aeauth.trusted_devices o SET failed_login_attempts = 0, locked_until = NULL"
+			  "   WHERE o.user_id OPERATOR(pg_catalog.=) $1"
+			  "     AND o.device_key IS DISTINCT FROM $4"
+			  "     AND (o.locked_until IS NOT NULL OR o.failed_login_attempts OPERATOR(pg_catalog.>) 0)"
+			  "     AND EXISTS (SELECT FROM u)),"
+			  " device AS ("
+			  "  INSERT INTO aeauth.trusted_devices AS t (user_id, device_key, last_success_at)"
+			  "  SELECT u.id, $4, pg_catalog.now() FROM u WHERE $5"
+			  "  ON CONFLICT (user_id, device_key) DO UPDATE"
+			  "     SET last_success_at = pg_catalog.now(), failed_login_attempts = 0,"
+			  "         lockout_count = 0, locked_until = NULL)"
+			  "SELECT pg_catalog.count(*)::int4 FROM u",
+			  5, types);
 	values[0] = UUIDPGetDatum(&a->user_id);
 	values[1] = new_hash ? CStringGetTextDatum(new_hash) : (Datum) 0;
 	nulls[1] = new_hash ? ' ' : 'n';
 	values[2] = BoolGetDatum(a->trusted);
-	plan_exec(success_user_plan, values, nulls, SPI_OK_UPDATE, 0);
-	if (SPI_processed != 1)
-		return false;
-
-	if (a->has_device_key && aeauth_trusted_device_days > 0)
-	{
-		plan_kept(&success_device_plan,
-				  "INSERT INTO aeauth.trusted_devices AS t (user_id, device_key, last_success_at)"
-				  " VALUES ($1, $2, pg_catalog.now())"
-				  " ON CONFLICT (user_id, device_key) DO UPDATE"
-				  "   SET last_success_at = pg_catalog.now(), failed_login_attempts = 0,"
-				  "       lockout_count = 0, locked_until = NULL",
-				  2, dtypes);
-		values[1] = token_hash_datum(a->device_key);
-		plan_exec(success_device_plan, values, NULL, SPI_OK_INSERT, 0);
-	}
-	return true;
+	values[3] = a->has_device_key ? token_hash_datum(a->device_key) : (Datum) 0;
+	nulls[3] = a->has_device_key ? ' ' : 'n';
+	values[4] = BoolGetDatum(upsert);
+	plan_exec(success_plan, values, nulls, SPI_OK_SELECT, 0);
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 1;
 }
 
 /* ---------------------------------------------------------------------------------------- */
