@@ -13,11 +13,107 @@
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "storage/lockdefs.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "direct.h"
+
+/*
+ * CHECK constraints, read and planned once per relation and backend.  The executor reads each
+ * one from its stored text (stringToNode) and runs the planner's constant folding over it
+ * every time it sets up an insert: per row here, since every call is its own statement.
+ * Entries are dropped by the relcache callback (adding or dropping a constraint sends an
+ * invalidation for its relation).  An entry is built in a context of its own that is put in
+ * its slot only when complete (building reads the catalogs, which can run the callback), and
+ * each insert uses a copy made in its EState (copying reads no catalog), so the callback may
+ * free an entry at any time.
+ */
+typedef struct DirectChecks
+{
+	Oid			relid;			/* InvalidOid: free slot */
+	MemoryContext cxt;
+	int			ncheck;
+	Expr	  **exprs;
+} DirectChecks;
+
+#define DIRECT_NCHECKS 8
+static DirectChecks direct_checks[DIRECT_NCHECKS];
+static int	direct_next_checks = 0;
+
+static void
+direct_forget(DirectChecks *c)
+{
+	if (c->cxt)
+		MemoryContextDelete(c->cxt);
+	c->cxt = NULL;
+	c->relid = InvalidOid;
+}
+
+static void
+direct_relcache_callback(Datum arg, Oid relid)
+{
+	for (int i = 0; i < DIRECT_NCHECKS; i++)
+		if (OidIsValid(direct_checks[i].relid) &&
+			(!OidIsValid(relid) || direct_checks[i].relid == relid))
+			direct_forget(&direct_checks[i]);
+}
+
+void
+DirectInit(void)
+{
+	CacheRegisterRelcacheCallback(direct_relcache_callback, (Datum) 0);
+}
+
+/*
+ * Expression states for the CHECK constraints of rel, in the order of rel->rd_att->constr->check
+ * (what ExecRelCheck would build), allocated in the current memory context.
+ */
+static ExprState **
+direct_check_states(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TupleConstr *constr = rel->rd_att->constr;
+	DirectChecks *c = NULL;
+	ExprState **states;
+	Expr	  **copies;
+	int			i;
+
+	for (i = 0; i < DIRECT_NCHECKS; i++)
+		if (direct_checks[i].relid == relid && direct_checks[i].ncheck == constr->num_check)
+			c = &direct_checks[i];
+	if (c == NULL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "aeauth direct checks",
+												  ALLOCSET_SMALL_SIZES);
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+		Expr	  **exprs = palloc(constr->num_check * sizeof(Expr *));
+
+		/* What ExecRelCheck does for each one: stringToNode, then ExecPrepareExpr's planning. */
+		for (i = 0; i < constr->num_check; i++)
+			exprs[i] = expression_planner(stringToNode(constr->check[i].ccbin));
+		MemoryContextSwitchTo(oldcxt);
+
+		c = &direct_checks[direct_next_checks];
+		direct_next_checks = (direct_next_checks + 1) % DIRECT_NCHECKS;
+		direct_forget(c);
+		c->cxt = cxt;
+		c->ncheck = constr->num_check;
+		c->exprs = exprs;
+		c->relid = relid;
+	}
+	copies = palloc(constr->num_check * sizeof(Expr *));
+	for (i = 0; i < constr->num_check; i++)
+		copies[i] = copyObject(c->exprs[i]);
+	/* From here on the cache entry is not used: ExecInitExpr may read the catalogs. */
+	states = palloc(constr->num_check * sizeof(ExprState *));
+	for (i = 0; i < constr->num_check; i++)
+		states[i] = ExecInitExpr(copies[i], NULL);
+	return states;
+}
 
 bool
 direct_usable(Relation rel)
@@ -66,6 +162,9 @@ direct_begin(Relation rel, bool routed)
 	InitResultRelInfo(d->rri, rel, 1, NULL, 0);
 	d->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecOpenIndices(d->rri, false);
+	/* ExecConstraints uses ri_ConstraintExprs when set; set it from the planned cache. */
+	if (rel->rd_att->constr && rel->rd_att->constr->num_check > 0)
+		d->rri->ri_ConstraintExprs = direct_check_states(rel);
 	d->slot = ExecInitExtraTupleSlot(d->estate, RelationGetDescr(rel), &TTSOpsVirtual);
 
 	MemoryContextSwitchTo(oldcxt);

@@ -53,4 +53,6 @@ extern void direct_insert(DirectInsert *d, Datum *values, bool *isnull);
 /* Closes the indexes and frees the executor state (rel stays open: the caller closes it). */
 extern void direct_end(DirectInsert *d);
 
+extern void DirectInit(void);
+
 #endif							/* AEAUTH_DIRECT_H */

@@ -5,7 +5,7 @@
 -- table's constraints and triggers still apply; user_agent is bounded.
 -- No outer transaction: other connections (dblink) must see what this one commits.
 SET statement_timeout = '60s';   -- a lock bug must fail the test, not hang the suite
-SELECT plan(30);
+SELECT plan(32);
 
 CREATE FUNCTION pg_temp.part_of(i uuid) RETURNS text LANGUAGE sql AS
   'SELECT tableoid::regclass::text FROM aeauth.user_audit_log WHERE id = i';
@@ -111,6 +111,12 @@ SELECT throws_ok($$SELECT pg_temp.ev('standard', 'game', 'forbidden')$$, '23514'
                  'a CHECK constraint refuses the row');
 SELECT is((SELECT count(*) FROM aeauth.user_audit_log WHERE event_type = 'forbidden'), 0::bigint, 'and nothing is written');
 ALTER TABLE aeauth.user_audit_log DROP CONSTRAINT t24_no_forbidden;
+-- Another constraint in its place (as many as before): the new one applies, the old one not.
+ALTER TABLE aeauth.user_audit_log ADD CONSTRAINT t24_no_banned CHECK (event_type <> 'banned');
+SELECT lives_ok($$SELECT pg_temp.ev('standard', 'game', 'forbidden')$$, 'a dropped CHECK constraint no longer applies');
+SELECT throws_ok($$SELECT pg_temp.ev('standard', 'game', 'banned')$$, '23514', NULL,
+                 'a CHECK constraint added since the last insert applies');
+ALTER TABLE aeauth.user_audit_log DROP CONSTRAINT t24_no_banned;
 ALTER TABLE aeauth.user_audit_log_permanent ALTER COLUMN user_id SET NOT NULL;
 SELECT throws_ok($$SELECT aeauth.log_user_event(NULL, NULL, 'n', 'game', 'n', 'success', p_retention_policy => 'permanent')$$,
                  '23502', NULL, 'a NOT NULL constraint of the partition refuses the row');
