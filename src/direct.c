@@ -162,6 +162,18 @@ direct_begin(Relation rel, bool routed)
 	InitResultRelInfo(d->rri, rel, 1, NULL, 0);
 	d->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecOpenIndices(d->rri, false);
+	/*
+	 * Partial indexes: ExecInsertIndexTuples plans each predicate again (ExecPrepareQual) unless
+	 * its state is set.  The relcache's copy (RelationGetIndexPredicate, in ii_Predicate) has
+	 * been through eval_const_expressions and fix_opfuncids already: only the state is built.
+	 */
+	for (int i = 0; i < d->rri->ri_NumIndices; i++)
+	{
+		IndexInfo  *ii = d->rri->ri_IndexRelationInfo[i];
+
+		if (ii->ii_Predicate != NIL && ii->ii_PredicateState == NULL)
+			ii->ii_PredicateState = ExecInitQual(ii->ii_Predicate, NULL);
+	}
 	/* ExecConstraints uses ri_ConstraintExprs when set; set it from the planned cache. */
 	if (rel->rd_att->constr && rel->rd_att->constr->num_check > 0)
 		d->rri->ri_ConstraintExprs = direct_check_states(rel);

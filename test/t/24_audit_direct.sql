@@ -5,7 +5,7 @@
 -- table's constraints and triggers still apply; user_agent is bounded.
 -- No outer transaction: other connections (dblink) must see what this one commits.
 SET statement_timeout = '60s';   -- a lock bug must fail the test, not hang the suite
-SELECT plan(32);
+SELECT plan(35);
 
 CREATE FUNCTION pg_temp.part_of(i uuid) RETURNS text LANGUAGE sql AS
   'SELECT tableoid::regclass::text FROM aeauth.user_audit_log WHERE id = i';
@@ -61,6 +61,20 @@ SELECT is((SELECT attempt_count FROM aeauth.failed_login_attempts WHERE user_id 
           3::bigint, 'failed_login_attempts counts the directly written failed logins');
 SELECT is((SELECT count(*) FROM aeauth.recent_security_events WHERE id = :'sec'), 1::bigint,
           'recent_security_events finds the directly written security event');
+-- Index entries: each index, read alone, finds exactly the rows a sequential scan finds (a
+-- partial index's predicate is not re-checked against the row, so an entry too many would show).
+SELECT count(*) FILTER (WHERE event_category = 'security') AS n_sec,
+       count(*) FILTER (WHERE event_type = 'login' AND status = 'failure') AS n_fail,
+       count(*) FILTER (WHERE user_id = '00000000-0000-0000-0000-000000000024') AS n_user
+  FROM aeauth.user_audit_log \gset
+SET enable_seqscan = off;
+SELECT is((SELECT count(*) FROM aeauth.user_audit_log WHERE event_category = 'security' AND created_at > '-infinity'),
+          :'n_sec'::bigint, 'the security index holds the security events, and only them');
+SELECT is((SELECT count(*) FROM aeauth.user_audit_log WHERE event_type = 'login' AND status = 'failure' AND created_at > '-infinity'),
+          :'n_fail'::bigint, 'the failed-login index holds the failed logins, and only them');
+SELECT is((SELECT count(*) FROM aeauth.user_audit_log WHERE user_id = '00000000-0000-0000-0000-000000000024'),
+          :'n_user'::bigint, 'the per-user index finds the user''s events');
+RESET enable_seqscan;
 
 -- The month of standard events, dropped in another connection after this backend wrote there:
 -- the next event goes to the default partition (never to the dropped table).
