@@ -2,9 +2,11 @@
  * audit.c: the audit log writer.
  *
  * audit_log_event() checks an event, decides its retention, scrubs secrets out of its JSON
- * fields and inserts it into the partitioned aeauth.user_audit_log with one plan prepared once
- * per backend and kept.  There is no row trigger: retention is decided here, so an insert costs
- * what the INSERT itself costs.  aeauth.log_user_event() is the SQL face of the same function.
+ * fields and inserts it into the partitioned aeauth.user_audit_log: straight into the partition
+ * of its expiry month (direct.c), or, when that month has no partition, with one plan prepared
+ * once per backend and kept (the row then goes to the default partition).  There is no row
+ * trigger: retention is decided here, so an insert costs what the INSERT itself costs.
+ * aeauth.log_user_event() is the SQL face of the same function.
  *
  * Retention (the seed's set_audit_log_expiration(), decided at insert):
  *   standard 90 days, extended 1 year, permanent never (expires_at = 'infinity', where the seed

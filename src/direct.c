@@ -121,6 +121,9 @@ direct_usable(Relation rel)
 	TriggerDesc *trig = rel->trigdesc;
 	TupleConstr *constr = rel->rd_att->constr;
 
+	/* The executor refuses these (ExecCheckXactReadOnly, parallel mode): let it say so. */
+	if (XactReadOnly || IsInParallelMode())
+		return false;
 	if (rel->rd_rel->relkind != RELKIND_RELATION &&
 		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		return false;

@@ -34,8 +34,9 @@ typedef struct DirectInsert
 } DirectInsert;
 
 /*
- * True when a row can be inserted into rel without the full executor: a plain table with no
- * row or statement INSERT trigger, no row-level security, no generated column.
+ * True when a row can be inserted into rel without the full executor: a plain (or partitioned)
+ * table with no row or statement INSERT trigger, no row-level security, no generated column,
+ * in a transaction that may write (not READ ONLY, not in parallel mode).
  */
 extern bool direct_usable(Relation rel);
 

@@ -5,7 +5,7 @@
 -- table's constraints and triggers still apply; user_agent is bounded.
 -- No outer transaction: other connections (dblink) must see what this one commits.
 SET statement_timeout = '60s';   -- a lock bug must fail the test, not hang the suite
-SELECT plan(35);
+SELECT plan(36);
 
 CREATE FUNCTION pg_temp.part_of(i uuid) RETURNS text LANGUAGE sql AS
   'SELECT tableoid::regclass::text FROM aeauth.user_audit_log WHERE id = i';
@@ -135,6 +135,10 @@ ALTER TABLE aeauth.user_audit_log_permanent ALTER COLUMN user_id SET NOT NULL;
 SELECT throws_ok($$SELECT aeauth.log_user_event(NULL, NULL, 'n', 'game', 'n', 'success', p_retention_policy => 'permanent')$$,
                  '23502', NULL, 'a NOT NULL constraint of the partition refuses the row');
 ALTER TABLE aeauth.user_audit_log_permanent ALTER COLUMN user_id DROP NOT NULL;
+
+-- A read-only transaction is refused as an INSERT would be (25006), not written behind its back.
+SELECT throws_ok($$SELECT aeauth.log_user_event(NULL, NULL, 'ro', 'game', 'ro', 'success') FROM (SELECT set_config('transaction_read_only', 'on', true)) s$$,
+                 '25006', NULL, 'log_user_event in a read-only transaction is refused');
 
 -- A row trigger on a partition is fired (the SQL way is taken for it).
 CREATE TABLE public.t24_seen (id uuid);
