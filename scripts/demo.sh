@@ -34,6 +34,8 @@ SELECT event_type, retention_policy, CASE WHEN expires_at = 'infinity' THEN 'nev
   FROM aeauth.user_audit_log ORDER BY id;"
 step "7. A bad category is refused (SQLSTATE 22023) and nothing is written" \
   "SELECT aeauth.log_user_event(NULL, NULL, 'x', 'gossip', 'x', 'success');" || true
+step "7b. A user agent is kept up to 1024 characters: log_user_event refuses a longer one (22023); a login's is cut" \
+  "SELECT aeauth.log_user_event(NULL, NULL, 'x', 'game', 'x', 'success', NULL, repeat('A', 1025));" || true
 step "8. Monitoring: security events of the last 7 days" \
   "SELECT event_type, status, ip_address, severity FROM aeauth.recent_security_events;"
 step "9. Maintenance again: nothing due, nothing done (safe to run often)" \

@@ -9,6 +9,7 @@
 
 #include "aeauth.h"
 #include "audit.h"
+#include "direct.h"
 #include "guc.h"
 #include "login.h"
 #include "password.h"
@@ -24,6 +25,7 @@ void
 _PG_init(void)
 {
 	GucInit();
+	DirectInit();
 	AuditInit();
 	SessionInit();
 	PasswordInit();

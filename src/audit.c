@@ -2,9 +2,11 @@
  * audit.c: the audit log writer.
  *
  * audit_log_event() checks an event, decides its retention, scrubs secrets out of its JSON
- * fields and inserts it into the partitioned aeauth.user_audit_log with one plan prepared once
- * per backend and kept.  There is no row trigger: retention is decided here, so an insert costs
- * what the INSERT itself costs.  aeauth.log_user_event() is the SQL face of the same function.
+ * fields and inserts it into the partitioned aeauth.user_audit_log: straight into the partition
+ * of its expiry month (direct.c), or, when that month has no partition, with one plan prepared
+ * once per backend and kept (the row then goes to the default partition).  There is no row
+ * trigger: retention is decided here, so an insert costs what the INSERT itself costs.
+ * aeauth.log_user_event() is the SQL face of the same function.
  *
  * Retention (the seed's set_audit_log_expiration(), decided at insert):
  *   standard 90 days, extended 1 year, permanent never (expires_at = 'infinity', where the seed
@@ -16,18 +18,30 @@
 
 #include <limits.h>
 
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
+#include "storage/sinval.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -35,6 +49,7 @@
 #include "aeauth.h"
 #include "version.h"
 #include "audit.h"
+#include "direct.h"
 #include "parse.h"
 
 /* Documented value sets (README "Audit log"). */
@@ -59,11 +74,6 @@ static const char *const secret_key_parts[] = {
 #define AUDIT_NPARAMS		15
 
 static SPIPlanPtr insert_plan = NULL;
-
-void
-AuditInit(void)
-{
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Argument checks                                                                           */
@@ -278,6 +288,94 @@ audit_json_datum(Jsonb *jb, const char *text, bool *isnull)
 
 /* ---------------------------------------------------------------------------------------- */
 /* The insert                                                                                */
+/*                                                                                           */
+/* Two ways in.  The fast one (audit_insert_direct) finds the event's partition from its     */
+/* expires_at in the parent's partition descriptor and inserts into that partition through   */
+/* the executor's simple-relation routines (direct.c): no SPI, no plan, no tuple routing.    */
+/* Whenever it cannot (no month partition yet: the row belongs in the DEFAULT partition; a   */
+/* trigger, row security or an unexpected column on the way), the kept SPI plan inserts     */
+/* into the parent and PostgreSQL routes the row, as before 1.6.                            */
+
+/* The columns an event fills, in the order of values[] below. */
+static const char *const audit_columns[] = {
+	"id", "user_id", "session_id", "event_type", "event_category", "action", "status",
+	"ip_address", "user_agent", "metadata", "severity", "retention_policy", "created_at",
+	"expires_at", "request_params", "is_sensitive"
+};
+
+#define AUDIT_NCOLS			16	/* audit_columns; the SQL insert binds the first 15 */
+#define AUDIT_COL_EXPIRES	13
+#define AUDIT_COL_SENSITIVE 15
+
+/*
+ * Where each of audit_columns sits in one relation (the parent or a partition: a partition
+ * made by maintenance with LIKE has no dropped columns, so its numbers can differ from the
+ * parent's).  usable is false when the relation has a column an event does not fill that
+ * needs a value (NOT NULL or a default): only the SQL insert knows how to fill it.
+ * A few entries per backend, dropped by the relcache callback when their relation changes.
+ */
+typedef struct AuditAttMap
+{
+	Oid			relid;
+	bool		usable;
+	AttrNumber	attnum[AUDIT_NCOLS];
+} AuditAttMap;
+
+#define AUDIT_NMAPS 8
+static AuditAttMap audit_maps[AUDIT_NMAPS];
+static int	audit_next_map = 0;
+
+static void
+audit_relcache_callback(Datum arg, Oid relid)
+{
+	for (int i = 0; i < AUDIT_NMAPS; i++)
+		if (!OidIsValid(relid) || audit_maps[i].relid == relid)
+			audit_maps[i].relid = InvalidOid;
+}
+
+void
+AuditInit(void)
+{
+	CacheRegisterRelcacheCallback(audit_relcache_callback, (Datum) 0);
+}
+
+static const AuditAttMap *
+audit_attmap(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AuditAttMap *m;
+
+	for (int i = 0; i < AUDIT_NMAPS; i++)
+		if (audit_maps[i].relid == relid)
+			return &audit_maps[i];
+
+	m = &audit_maps[audit_next_map];
+	audit_next_map = (audit_next_map + 1) % AUDIT_NMAPS;
+	m->relid = InvalidOid;
+	m->usable = true;
+	memset(m->attnum, 0, sizeof(m->attnum));
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+		int			c;
+
+		if (att->attisdropped)
+			continue;
+		for (c = 0; c < AUDIT_NCOLS; c++)
+			if (strcmp(NameStr(att->attname), audit_columns[c]) == 0)
+				break;
+		if (c < AUDIT_NCOLS)
+			m->attnum[c] = att->attnum;
+		else if (att->attnotnull || att->atthasdef || att->attgenerated)
+			m->usable = false;
+	}
+	for (int c = 0; c < AUDIT_NCOLS; c++)
+		if (m->attnum[c] == 0)
+			m->usable = false;
+	m->relid = relid;
+	return m;
+}
 
 static SPIPlanPtr
 audit_insert_plan(void)
@@ -307,27 +405,151 @@ audit_insert_plan(void)
 	return insert_plan;
 }
 
+/* The SQL way: the kept plan inserts into the parent; PostgreSQL routes the row. */
+static void
+audit_insert_spi(Datum *values, bool *isnull)
+{
+	char		nulls[AUDIT_NPARAMS];
+	int			rc;
+
+	for (int i = 0; i < AUDIT_NPARAMS; i++)
+		nulls[i] = isnull[i] ? 'n' : ' ';
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+	rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
+	if (rc != SPI_OK_INSERT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("aeauth: audit insert failed: %s", SPI_result_code_string(rc))));
+	SPI_finish();
+}
+
 /*
- * The owner of aeauth.user_audit_log: the insert runs as that role (see audit_log_event).
- * Looked up on every call (two syscache hits) so that ALTER TABLE ... OWNER TO is honoured.
+ * aeauth.user_audit_log, opened and locked RowExclusiveLock (what an INSERT takes on it).
+ * Looked up by name on every call (two syscache hits), as RangeVarGetRelidExtended does:
+ * if invalidations arrived while the lock was being taken, look again, so that a table
+ * dropped and made again (DROP/CREATE EXTENSION) is never used by a stale OID.
+ */
+static Relation
+audit_open_parent(void)
+{
+	Oid			locked = InvalidOid;
+
+	for (;;)
+	{
+		uint64		inval_count = SharedInvalidMessageCounter;
+		Oid			nsp = get_namespace_oid("aeauth", true);
+		Oid			relid = OidIsValid(nsp) ? get_relname_relid("user_audit_log", nsp) : InvalidOid;
+
+		if (OidIsValid(locked) && locked != relid)
+		{
+			UnlockRelationOid(locked, RowExclusiveLock);
+			locked = InvalidOid;
+		}
+		if (!OidIsValid(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("aeauth: table aeauth.user_audit_log does not exist"),
+					 errhint("Run ALTER EXTENSION aeauth UPDATE.")));
+		if (!OidIsValid(locked))
+		{
+			LockRelationOid(relid, RowExclusiveLock);
+			locked = relid;
+		}
+		if (inval_count == SharedInvalidMessageCounter)
+			return table_open(relid, NoLock);
+	}
+}
+
+/*
+ * The leaf partition of parent whose bounds hold expires_at, or InvalidOid when there is none
+ * (the row belongs in the DEFAULT partition) or the table is not partitioned the expected way.
+ * This is tuple routing's own lookup (get_partition_for_tuple in execPartition.c) on the
+ * parent's partition descriptor from the relcache.  It is safe for the reason routing is:
+ * the caller holds RowExclusiveLock on the parent, and dropping or detaching a partition needs
+ * ACCESS EXCLUSIVE on the parent (DETACH ... CONCURRENTLY: a descriptor that omits partitions
+ * being detached, as the executor asks for), so no partition found here can go before this
+ * transaction ends; ATTACH and DETACH invalidate the parent's relcache entry, so taking the lock
+ * (which processes invalidations) gave a descriptor that lists the partitions as they are now.
  */
 static Oid
-audit_table_owner(void)
+audit_find_partition(Relation parent, const AuditAttMap *pmap, TimestampTz expires_at)
 {
-	Oid			nsp = get_namespace_oid("aeauth", false);
-	Oid			rel = get_relname_relid("user_audit_log", nsp);
-	HeapTuple	tup;
-	Oid			owner;
+	PartitionKey key = RelationGetPartitionKey(parent);
+	PartitionDesc pd;
+	Datum		value = TimestampTzGetDatum(expires_at);
+	bool		equal;
+	int			offset;
+	int			index;
 
-	tup = OidIsValid(rel) ? SearchSysCache1(RELOID, ObjectIdGetDatum(rel)) : NULL;
-	if (!HeapTupleIsValid(tup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("aeauth: table aeauth.user_audit_log does not exist"),
-				 errhint("Run ALTER EXTENSION aeauth UPDATE.")));
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
+	if (key == NULL || key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 ||
+		key->partattrs[0] != pmap->attnum[AUDIT_COL_EXPIRES] ||
+		key->parttypid[0] != TIMESTAMPTZOID || !ActiveSnapshotSet())
+		return InvalidOid;
+	pd = RelationGetPartitionDesc(parent, true);
+	if (pd->nparts == 0 || pd->boundinfo == NULL || pd->boundinfo->ndatums == 0)
+		return InvalidOid;
+	offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, pd->boundinfo,
+										   1, &value, &equal);
+	/* The bound at offset is <= the value: offset + 1 is the upper bound of its partition. */
+	index = pd->boundinfo->indexes[offset + 1];
+	if (index < 0 || !pd->is_leaf[index])
+		return InvalidOid;
+	return pd->oids[index];
+}
+
+/*
+ * The fast way: straight into the partition.  Returns false, having written nothing, when the
+ * SQL way must be taken.  Runs as the table's owner (see audit_log_event).
+ */
+static bool
+audit_insert_direct(Relation parent, Datum *values, bool *isnull)
+{
+	const AuditAttMap *pmap = audit_attmap(parent);
+	const AuditAttMap *map;
+	Oid			partid;
+	Relation	part;
+	TupleDesc	desc;
+	Datum	   *row;
+	bool	   *rownull;
+	DirectInsert *d;
+
+	/* The INSERT privilege the SQL way would check, on the table named in the statement. */
+	if (!pmap->usable || !direct_usable(parent) ||
+		pg_class_aclcheck(RelationGetRelid(parent), GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		return false;
+	partid = audit_find_partition(parent, pmap, DatumGetTimestampTz(values[AUDIT_COL_EXPIRES]));
+	if (!OidIsValid(partid))
+		return false;
+
+	/* Parent first, then the partition: the order of routing and of DROP of a partition. */
+	part = table_open(partid, RowExclusiveLock);
+	map = audit_attmap(part);
+	if (!map->usable || !direct_usable(part) || part->rd_rel->relkind != RELKIND_RELATION)
+	{
+		table_close(part, NoLock);	/* the lock stays, as the SQL way would take it */
+		return false;
+	}
+
+	desc = RelationGetDescr(part);
+	row = palloc(desc->natts * sizeof(Datum));
+	rownull = palloc(desc->natts * sizeof(bool));
+	for (int a = 0; a < desc->natts; a++)
+	{
+		row[a] = (Datum) 0;
+		rownull[a] = true;
+	}
+	for (int c = 0; c < AUDIT_NCOLS; c++)
+	{
+		row[map->attnum[c] - 1] = values[c];
+		rownull[map->attnum[c] - 1] = isnull[c];
+	}
+
+	d = direct_begin(part, true);
+	direct_insert(d, row, rownull);
+	direct_end(d);
+	table_close(part, NoLock);
+	return true;
 }
 
 /*
@@ -337,23 +559,25 @@ audit_table_owner(void)
  * table's owner, the way PostgreSQL's own foreign-key triggers run their queries as the
  * referenced table's owner: SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION, put
  * back afterwards (and by transaction abort on error).  The statement names only
- * aeauth.user_audit_log and bound parameters, so the caller's search_path cannot redirect it.
+ * aeauth.user_audit_log and bound parameters, so the caller's search_path cannot redirect it;
+ * the direct way names no object at all.
  */
 void
 audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
 {
+	MemoryContext cxt;
+	MemoryContext oldcxt;
 	Oid			save_userid;
 	int			save_sec_context;
-	Datum		values[AUDIT_NPARAMS];
-	bool		isnull[AUDIT_NPARAMS] = {0};
-	char		nulls[AUDIT_NPARAMS];
+	Datum		values[AUDIT_NCOLS];
+	bool		isnull[AUDIT_NCOLS] = {0};
 	const char *severity = ev->severity ? ev->severity : "info";
 	const char *policy = ev->retention_policy ? ev->retention_policy : "standard";
 	const char *stored_policy;
 	TimestampTz created_at;
 	TimestampTz expires_at;
-	pg_uuid_t  *id;
-	int			rc;
+	pg_uuid_t	id;
+	Relation	parent;
 
 	/* Every check comes before the insert: a refused event writes nothing. */
 	check_required(ev->event_type, "event_type");
@@ -367,17 +591,17 @@ audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
 	check_in_set(severity, "severity", audit_severities);
 	check_in_set(policy, "retention_policy", audit_policies);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
-	/* From here everything is allocated in SPI's procedure context, freed by SPI_finish. */
+	/* Everything below is allocated here and freed at the end. */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "aeauth audit event",
+								ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
 
 	created_at = GetCurrentTransactionStartTimestamp();	/* now(), as the seed's default */
 	expires_at = audit_expiry(ev->event_category, severity, policy, created_at, &stored_policy);
 
-	id = palloc(sizeof(pg_uuid_t));
-	uuidv7_generate(id);
+	uuidv7_generate(&id);
 
-	values[0] = UUIDPGetDatum(id);
+	values[0] = UUIDPGetDatum(&id);
 	values[1] = ev->user_id ? UUIDPGetDatum(ev->user_id) : (Datum) 0;
 	isnull[1] = (ev->user_id == NULL);
 	values[2] = ev->session_id ? UUIDPGetDatum(ev->session_id) : (Datum) 0;
@@ -388,7 +612,14 @@ audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
 	values[6] = CStringGetTextDatum(ev->status);
 	values[7] = ev->has_ip ? ev->ip_address : (Datum) 0;
 	isnull[7] = !ev->has_ip;
-	values[8] = ev->user_agent ? CStringGetTextDatum(ev->user_agent) : (Datum) 0;
+	if (ev->user_agent)
+	{
+		/* Longer ones are cut at a character boundary (audit.h, AUDIT_USER_AGENT_MAX). */
+		int			len = strlen(ev->user_agent);
+
+		len = pg_mbcharcliplen(ev->user_agent, len, AUDIT_USER_AGENT_MAX);
+		values[8] = PointerGetDatum(cstring_to_text_with_len(ev->user_agent, len));
+	}
 	isnull[8] = (ev->user_agent == NULL);
 	values[9] = audit_json_datum(ev->metadata_jsonb, ev->metadata_json, &isnull[9]);
 	values[10] = CStringGetTextDatum(severity);
@@ -396,22 +627,22 @@ audit_log_event(const AuditEvent *ev, pg_uuid_t *id_out)
 	values[12] = TimestampTzGetDatum(created_at);
 	values[13] = TimestampTzGetDatum(expires_at);
 	values[14] = audit_json_datum(ev->request_params_jsonb, ev->request_params_json, &isnull[14]);
-	for (int i = 0; i < AUDIT_NPARAMS; i++)
-		nulls[i] = isnull[i] ? 'n' : ' ';
+	values[AUDIT_COL_SENSITIVE] = BoolGetDatum(false);	/* the column's default */
 
+	parent = audit_open_parent();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(audit_table_owner(),
+	SetUserIdAndSecContext(parent->rd_rel->relowner,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
+	if (!audit_insert_direct(parent, values, isnull))
+		audit_insert_spi(values, isnull);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (rc != SPI_OK_INSERT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("aeauth: audit insert failed: %s", SPI_result_code_string(rc))));
+	table_close(parent, NoLock);
+
 	if (id_out)
-		memcpy(id_out, id, sizeof(pg_uuid_t));
-	SPI_finish();
+		memcpy(id_out, &id, sizeof(pg_uuid_t));
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -441,7 +672,7 @@ aeauth_log_user_event(PG_FUNCTION_ARGS)
 		.status = arg_cstring(fcinfo, 5),
 		.has_ip = !PG_ARGISNULL(6),
 		.ip_address = PG_ARGISNULL(6) ? (Datum) 0 : PG_GETARG_DATUM(6),
-		.user_agent = arg_cstring(fcinfo, 7),
+		.user_agent = arg_cstring(fcinfo, 7),	/* checked below */
 		.metadata_jsonb = PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8),
 		.severity = arg_cstring(fcinfo, 9),
 		.retention_policy = (PG_NARGS() > 10) ? arg_cstring(fcinfo, 10) : NULL,
@@ -450,6 +681,8 @@ aeauth_log_user_event(PG_FUNCTION_ARGS)
 	};
 
 	version_require("1.1");
+	/* A direct caller hears about an over-long user agent; internal callers' ones are cut. */
+	check_length(ev.user_agent, "user_agent", AUDIT_USER_AGENT_MAX);
 	audit_log_event(&ev, id);
 	PG_RETURN_UUID_P(id);
 }

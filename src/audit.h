@@ -14,6 +14,13 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
+/*
+ * The longest user agent an audit row keeps, in characters.  Real User-Agent headers stay well
+ * under it.  aeauth.log_user_event() refuses a longer one (22023); audit_log_event() cuts it at
+ * a character boundary, so that a login or a refresh never fails over a client's header.
+ */
+#define AUDIT_USER_AGENT_MAX 1024
+
 typedef struct AuditEvent
 {
 	const pg_uuid_t *user_id;	/* NULL: no user (e.g. an unknown identifier) */
@@ -24,7 +31,7 @@ typedef struct AuditEvent
 	const char *status;			/* "success", "failure", "partial", "pending" */
 	Datum		ip_address;		/* an inet Datum, used when has_ip */
 	bool		has_ip;
-	const char *user_agent;		/* NULL: none */
+	const char *user_agent;		/* NULL: none; cut to AUDIT_USER_AGENT_MAX characters */
 	const char *metadata_json;	/* a JSON object as text, or NULL */
 	const char *severity;		/* NULL: "info" */
 	/* Added in 1.1 (fields are only ever appended; designated initializers leave them 0). */
