@@ -249,6 +249,15 @@ SELECT kept.folded_email, u.id AS user_id, u.username, u.email,
 INSERT INTO aeauth.api_objects (kind, name, access) VALUES
     ('view', 'aeauth.email_lookalikes', 'admin');
 
+-- request_password_reset's decoy rows keep a user row's shape (login and passwords part above):
+-- the same new column and the same folded-email index, so that a reset for an unknown email
+-- still writes what a known one writes.
+ALTER TABLE aeauth.password_reset_decoy
+    ADD COLUMN email_kept_as_typed boolean NOT NULL DEFAULT false;
+CREATE UNIQUE INDEX password_reset_decoy_email_nfkc_key
+    ON aeauth.password_reset_decoy (pg_catalog.lower(pg_catalog.normalize(email::text, 'NFKC')))
+    WHERE NOT email_kept_as_typed;
+
 
 -- end of hardening -----------------------------------------------------------------------------
 
