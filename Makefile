@@ -23,8 +23,10 @@ PG_CFLAGS  += -std=gnu11 -Wall -Wextra $(WERROR) -Wno-unused-parameter -Wno-miss
 PG_CPPFLAGS += -DAEAUTH_VERSION=\"$(EXTVERSION)\"
 AEAUTH_LIBS = -lsodium -lcrypt
 SHLIB_LINK += $(AEAUTH_LIBS)
-# `bash scripts/test.sh --sanitize` builds with SANITIZE='-fsanitize=address,undefined ...'
-# (from the environment) and starts the server with libasan preloaded; see README.
+# `bash scripts/test.sh --sanitize` builds with SANITIZE='-fsanitize=undefined ...' and
+# `--sanitize=address` with SANITIZE='-fsanitize=address,undefined ...' (from the environment),
+# starting the server with libasan and test/asan/swift_demangle_stub.c preloaded; see README
+# "Sanitizers and valgrind".
 SANITIZE   ?=
 PG_CFLAGS  += $(SANITIZE)
 SHLIB_LINK += $(SANITIZE)

@@ -7,10 +7,13 @@
 # Run as root, or as a user with sudo.  Exit status is non-zero on any failure.
 #   --sanitize  build aeauth.so with -fsanitize=undefined and run everything; any report fails.
 #   --sanitize=address  the same with -fsanitize=address,undefined against servers started with
-#               gcc's libasan preloaded (see README "Security notes" for why it hangs on bookworm).
-#   --valgrind  run the server under valgrind memcheck (--trace-children=yes, suppressions in
-#               test/valgrind/ plus $VALGRIND_SUPP, e.g. PostgreSQL's src/tools/valgrind.supp);
-#               any valgrind error fails the run.  Slow: pick files with AEAUTH_TESTS=<regex>.
+#               gcc's libasan preloaded, followed by test/asan/swift_demangle_stub.c (without it
+#               the preloaded runtime deadlocks in glibc's locale lock before main: README
+#               "Sanitizers and valgrind").
+#   --valgrind  run the server under valgrind memcheck (--trace-children=yes; suppressions:
+#               test/valgrind/postgresql-15.supp, PostgreSQL 15's own src/tools/valgrind.supp, and
+#               test/valgrind/aeauth.supp, plus $VALGRIND_SUPP if set); any valgrind error fails
+#               the run.  Slow: README "Sanitizers and valgrind" gives the documented selection.
 #   AEAUTH_TESTS=<regex>  run only the shell and pgTAP files whose path matches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,11 +28,15 @@ case "${1:-}" in
     # look like leaks to LeakSanitizer: leak detection off.
     san_opts="detect_leaks=0:log_path=$AEAUTH_SAN_DIR/report:print_stacktrace=1"
     if [ "$1" = "--sanitize=address" ]; then
-      # ASan must be the first library of the server process: preload gcc's libasan.  On Debian
-      # bookworm this deadlocks in glibc's locale locks (libp11-kit) before aeauth is loaded:
-      # see README "Security notes".
+      # ASan must be the first library of the server process: preload gcc's libasan, then the
+      # stub that keeps its lazy initialisation from deadlocking in glibc's locale lock
+      # (test/asan/swift_demangle_stub.c says why).  A 32 MB quarantine per process instead of
+      # 256 MB: a run has up to ~70 backends at once.
+      gcc -O2 -Wall -Wextra -Werror -fPIC -shared -nostdlib -o "$AEAUTH_SAN_DIR/swift_demangle_stub.so" \
+        test/asan/swift_demangle_stub.c
+      chmod 755 "$AEAUTH_SAN_DIR/swift_demangle_stub.so"
       export SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer"
-      export AEAUTH_SERVER_ENV="LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=$san_opts UBSAN_OPTIONS=$san_opts"
+      export AEAUTH_SERVER_ENV="LD_PRELOAD=$(gcc -print-file-name=libasan.so):$AEAUTH_SAN_DIR/swift_demangle_stub.so ASAN_OPTIONS=$san_opts:quarantine_size_mb=32 UBSAN_OPTIONS=$san_opts"
     else
       # UndefinedBehaviorSanitizer needs no preload: libubsan comes in with aeauth.so.
       export SANITIZE="-fsanitize=undefined -fno-omit-frame-pointer"
@@ -43,7 +50,7 @@ if [ "${1:-}" = "--valgrind" ]; then
   pg_setup_paths
   AEAUTH_VG_DIR=$(mktemp -d /tmp/aeauth-vg.XXXXXX)
   chmod 1777 "$AEAUTH_VG_DIR"
-  supp="--suppressions=$PWD/test/valgrind/aeauth.supp"
+  supp="--suppressions=$PWD/test/valgrind/postgresql-15.supp --suppressions=$PWD/test/valgrind/aeauth.supp"
   if [ -n "${VALGRIND_SUPP:-}" ]; then supp="$supp --suppressions=$VALGRIND_SUPP"; fi
   cat >"$AEAUTH_VG_DIR/postgres" <<WRAPPER
 #!/bin/sh
