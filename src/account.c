@@ -126,12 +126,10 @@ bad_email(const char *why)
 static bool
 is_invisible_codepoint(pg_wchar c)
 {
-	return (c >= 0x80 && c <= 0xA0) || c == 0xAD || c == 0x034F || c == 0x061C ||
-		c == 0x115F || c == 0x1160 || c == 0x17B4 || c == 0x17B5 || c == 0x180E ||
-		(c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
-		(c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
-		(c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
-		(c >= 0xFFF0 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE0FFF);
+	/* parse.c's set (controls, separators, default-ignorables) and the blank spaces. */
+	return parse_is_invisible_codepoint(c) ||
+		c == 0xA0 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F || c == 0x205F ||
+		c == 0x3000 || (c >= 0xFFF9 && c <= 0xFFFB);
 }
 
 static void
@@ -143,8 +141,7 @@ reject_invisible(const char *s, size_t n)
 
 		if (i + l > n)
 			break;				/* verified text never ends mid-character */
-		if (l > 1 && (is_invisible_codepoint(utf8_to_unicode((const unsigned char *) s + i)) ||
-					  parse_is_invisible_codepoint(utf8_to_unicode((const unsigned char *) s + i))))
+		if (l > 1 && is_invisible_codepoint(utf8_to_unicode((const unsigned char *) s + i)))
 			bad_email("Email addresses must not contain invisible or text-direction characters.");
 		i += l;
 	}

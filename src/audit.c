@@ -51,6 +51,7 @@
 #include "audit.h"
 #include "direct.h"
 #include "parse.h"
+#include "plan.h"
 
 /* Documented value sets (README "Audit log"). */
 static const char *const audit_categories[] = {
@@ -414,8 +415,7 @@ audit_insert_spi(Datum *values, bool *isnull)
 
 	for (int i = 0; i < AUDIT_NPARAMS; i++)
 		nulls[i] = isnull[i] ? 'n' : ' ';
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+	plan_connect();
 	rc = SPI_execute_plan(audit_insert_plan(), values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT || SPI_processed != 1)
 		ereport(ERROR,

@@ -250,14 +250,10 @@ password_check_policy(const char *password, size_t len, const char *username, co
 	SPI_finish();
 
 	wipe_free(vis, vlen);
+	if (rule)
+		policy_error(old, cxt, rule);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
-
-	if (rule)
-		ereport(ERROR,
-				(errcode(AEAUTH_ERRCODE_BAD_INPUT),
-				 errmsg("password does not meet the password policy"),
-				 errdetail("%s", rule)));
 }
 
 /* argon2id with the given parameters into out (crypto_pwhash_STRBYTES). */

@@ -53,6 +53,7 @@
 #include "version.h"
 #include "audit.h"
 #include "guc.h"
+#include "plan.h"
 #include "session.h"
 #include "session_internal.h"
 #include "token.h"
@@ -109,12 +110,16 @@ secret_cached(void)
 	return OidIsValid(relid) && relid == secret_relid;
 }
 
-static bool
-refresh_spi_connect(void)
+/*
+ * The index on user_sessions.refresh_token_hash: 1.6's hash index
+ * user_sessions_refresh_token_hash_idx, else the unique btree of 1.0-1.5; InvalidOid if neither.
+ */
+static Oid
+refresh_token_index(Oid nsp)
 {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
-	return true;
+	Oid			idx = get_relname_relid("user_sessions_refresh_token_hash_idx", nsp);
+
+	return OidIsValid(idx) ? idx : get_relname_relid("user_sessions_refresh_token_hash_key", nsp);
 }
 
 /*
@@ -345,7 +350,7 @@ direct_lookup_catalog(void)
 {
 	Oid			nsp = get_namespace_oid("aeauth", false);
 	Oid			rel = get_relname_relid("user_sessions", nsp);
-	Oid			idx = session_token_index(nsp, "refresh_token_hash");
+	Oid			idx = refresh_token_index(nsp);
 	Oid			rot = get_relname_relid("session_rotated_tokens", nsp);
 	DirectCatalog c = {InvalidOid};
 
@@ -727,7 +732,7 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 	/* SPI only when needed: for the secret's first read, the fallback and the slow paths. */
 	spi = !secret_cached();
 	if (spi)
-		refresh_spi_connect();
+		plan_connect();
 	values[0] = token_hash_datum(presented);
 
 	/*
@@ -766,7 +771,10 @@ aeauth_refresh_session(PG_FUNCTION_ARGS)
 				break;			/* the SQL statement below */
 		}
 		if (!spi)
-			spi = refresh_spi_connect();
+		{
+			plan_connect();
+			spi = true;
+		}
 		session_plan(&rotate_plan,
 					 "WITH u AS ("
 					 "  UPDATE aeauth.user_sessions s"
@@ -821,7 +829,10 @@ not_rotated:
 	}
 
 	if (!spi)
-		spi = refresh_spi_connect();
+	{
+		plan_connect();
+		spi = true;
+	}
 	{
 		Oid			types[1] = {BYTEAOID};
 

@@ -20,7 +20,6 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
@@ -28,6 +27,7 @@
 #include "version.h"
 #include "audit.h"
 #include "guc.h"
+#include "plan.h"
 #include "session.h"
 #include "session_internal.h"
 #include "token.h"
@@ -67,28 +67,6 @@ session_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
 	return *slot;
 }
 
-Oid
-session_token_index(Oid nsp, const char *column)
-{
-	char		name[NAMEDATALEN];
-	Oid			idx;
-
-	snprintf(name, sizeof(name), "user_sessions_%s_idx", column);
-	idx = get_relname_relid(name, nsp);
-	if (!OidIsValid(idx))
-	{
-		snprintf(name, sizeof(name), "user_sessions_%s_key", column);
-		idx = get_relname_relid(name, nsp);
-	}
-	return idx;
-}
-
-static void
-spi_connect(void)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
-}
 
 static char *
 uuid_to_cstring(const pg_uuid_t *u)
@@ -182,7 +160,7 @@ session_revoke_user(const pg_uuid_t *user_id, const pg_uuid_t *except_id, const 
 	int64		n;
 
 	session_check_revoked_by(revoked_by);
-	spi_connect();
+	plan_connect();
 	plan = session_plan(&revoke_user_plan,
 						"UPDATE aeauth.user_sessions"
 						"   SET status = 'revoked', revoked_at = pg_catalog.now(), revoked_by = $3"
@@ -217,7 +195,7 @@ session_revoke(const pg_uuid_t *session_id, const char *revoked_by)
 	int64		n;
 
 	session_check_revoked_by(revoked_by);
-	spi_connect();
+	plan_connect();
 	session_plan(&revoke_one_plan,
 				 "UPDATE aeauth.user_sessions"
 				 "   SET status = 'revoked', revoked_at = pg_catalog.now(), revoked_by = $2"
@@ -357,7 +335,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 
 	session_check_device_fields(device_type, device_name);
 
-	spi_connect();
+	plan_connect();
 
 	/* The user exists and is active; the lock serializes session creation per user. */
 	{
@@ -583,7 +561,7 @@ aeauth_logout(PG_FUNCTION_ARGS)
 	if (!token_parse(TOKEN_PREFIX_ACCESS, VARDATA_ANY(tok), VARSIZE_ANY_EXHDR(tok), hash))
 		PG_RETURN_BOOL(false);
 
-	spi_connect();
+	plan_connect();
 	session_plan(&logout_plan,
 				 "UPDATE aeauth.user_sessions"
 				 "   SET status = 'revoked', revoked_at = pg_catalog.now(), revoked_by = 'user'"
@@ -685,7 +663,7 @@ aeauth_expire_sessions(PG_FUNCTION_ARGS)
 
 	version_require("1.3");
 	InitMaterializedSRF(fcinfo, 0);
-	spi_connect();
+	plan_connect();
 	/* $1: expires_at at or before it; $2: created_at; $3: last_activity (NULL: no idle limit). */
 	session_plan(&expire_plan,
 				 "UPDATE aeauth.user_sessions s SET status = 'expired'"

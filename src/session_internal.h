@@ -27,13 +27,6 @@ extern int64 session_revoke_rows(SPIPlanPtr plan, Datum *values, const char *nul
 								 const char *revoked_by, pg_uuid_t *first_sid,
 								 pg_uuid_t *first_uid);
 
-/*
- * The index on user_sessions.<column> (access_token_hash, refresh_token_hash): 1.6's hash index
- * user_sessions_<column>_idx, else the unique btree user_sessions_<column>_key of 1.0-1.5.
- * InvalidOid when neither exists.
- */
-extern Oid	session_token_index(Oid nsp, const char *column);
-
 /* Checks revoked_by against the seed's list; raises 22023 otherwise. */
 extern void session_check_revoked_by(const char *revoked_by);
 

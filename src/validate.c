@@ -2,9 +2,7 @@
  * validate.c: validate_session, the hottest path of the product (every request of every player).
  *
  * One probe of the unique index user_sessions_access_token_hash_key, read directly through the
- * index AM (no SPI, no planner, no executor per call).  session_token_index() would also find a
- * hash index user_sessions_access_token_hash_idx; the stored hash is compared so that a lossy
- * index gives the right answer.  Non-active users need no second lookup:
+ * index AM (no SPI, no planner, no executor per call).  Non-active users need no second lookup:
  * a user who stops being active has every session revoked at once (trigger on aeauth.users).
  * The only write is last_activity, at most once a minute per session (the seed's rule), an
  * UPDATE of a non-indexed column, so HOT; skipped in read-only transactions and on standbys.
@@ -44,7 +42,6 @@ static Oid	sessions_relid = InvalidOid;
 static Oid	access_idxid = InvalidOid;
 static AttrNumber att_id,
 			att_user_id,
-			att_access_token_hash,
 			att_status,
 			att_access_expires_at,
 			att_last_activity,
@@ -81,7 +78,7 @@ lookup_catalog(void)
 {
 	Oid			nsp = get_namespace_oid("aeauth", false);
 	Oid			rel = get_relname_relid("user_sessions", nsp);
-	Oid			idx = session_token_index(nsp, "access_token_hash");
+	Oid			idx = get_relname_relid("user_sessions_access_token_hash_key", nsp);
 
 	if (!OidIsValid(rel) || !OidIsValid(idx))
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
@@ -89,7 +86,6 @@ lookup_catalog(void)
 	sessions_relid = rel;
 	att_id = attnum_of("id");
 	att_user_id = attnum_of("user_id");
-	att_access_token_hash = attnum_of("access_token_hash");
 	att_status = attnum_of("status");
 	att_access_expires_at = attnum_of("access_expires_at");
 	att_last_activity = attnum_of("last_activity");
@@ -125,10 +121,9 @@ find_live_session(const uint8 hash[TOKEN_HASH_LEN], TimestampTz now, LiveSession
 	index_rescan(scan, &key, 1, NULL, 0);
 	slot = table_slot_create(rel, NULL);
 
-	while (!live && index_getnext_slot(scan, ForwardScanDirection, slot))
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
-		bool		n0,
-					n1,
+		bool		n1,
 					n2,
 					n3,
 					n4,
@@ -141,13 +136,6 @@ find_live_session(const uint8 hash[TOKEN_HASH_LEN], TimestampTz now, LiveSession
 		Datum		id = slot_getattr(slot, att_id, &n5);
 		Datum		uid = slot_getattr(slot, att_user_id, &n6);
 		text	   *st = n1 ? NULL : DatumGetTextPP(status);
-		Datum		stored = slot_getattr(slot, att_access_token_hash, &n0);
-		bytea	   *sh = n0 ? NULL : DatumGetByteaPP(stored);
-
-		/* A lossy (hash) index's entry may belong to another key. */
-		if (sh == NULL || VARSIZE_ANY_EXHDR(sh) != TOKEN_HASH_LEN ||
-			memcmp(VARDATA_ANY(sh), hash, TOKEN_HASH_LEN) != 0)
-			continue;
 
 		live = st && VARSIZE_ANY_EXHDR(st) == 6 && memcmp(VARDATA_ANY(st), "active", 6) == 0 &&
 			!n2 && DatumGetTimestampTz(access_exp) > now &&
