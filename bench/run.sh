@@ -12,7 +12,8 @@
 # Settings (environment): BENCH_SCALE full|small, BENCH_SECONDS (5) per pgbench run,
 # BENCH_ROUNDS (3), BENCH_WARM_SECONDS (10: leading seconds of each validate run left out),
 # BENCH_ONLY (space-separated groups: sessions audit password login durable
-# memory growth; default all), BENCH_CLIENTS ("2 8"), BENCH_SHARED_BUFFERS.
+# memory growth; default all), BENCH_CLIENTS ("2 8"), BENCH_SHARED_BUFFERS, BENCH_LEVELS, and for
+# experiments BENCH_USERS, BENCH_SESSIONS, BENCH_AUDIT, BENCH_DROP_ROWS (override the scale's).
 # bench/audit.sh, bench/sessions.sh and bench/password.sh run this harness with one group.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +38,9 @@ case $SCALE in
   *) echo "BENCH_SCALE must be full or small" >&2; exit 2 ;;
 esac
 LEVELS=${BENCH_LEVELS:-$LEVELS}
+# Partial scales for experiments (the table's targets are for the scales above).
+USERS=${BENCH_USERS:-$USERS} SESSIONS=${BENCH_SESSIONS:-$SESSIONS} AUDIT=${BENCH_AUDIT:-$AUDIT}
+DROP_ROWS=${BENCH_DROP_ROWS:-$DROP_ROWS}
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 T0=$(date +%s)
 log() { printf '>>> [%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }   # with the elapsed time
