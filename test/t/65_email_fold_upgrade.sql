@@ -115,7 +115,11 @@ SELECT throws_ok($$UPDATE aeauth.users SET email = 'player@example.com', email_k
                  'and a second copy of a folded address');
 SELECT ok((SELECT convalidated FROM pg_constraint WHERE conname = 'users_email_nfkc_check' AND conrelid = 'aeauth.users'::regclass),
           'users_email_nfkc_check holds for every existing row');
-SELECT is((SELECT count(*)::int FROM aeauth.verify_integrity() WHERE NOT ok), 0, 'verify_integrity() passes after the upgrade');
+-- (the library may be newer than 1.6: its version check is the one check a 1.6 schema may fail)
+SELECT is((SELECT count(*)::int FROM aeauth.verify_integrity()
+            WHERE NOT ok AND (check_name <> 'library version matches the SQL version'
+                              OR aeauth.library_version() = '1.6')), 0,
+          'verify_integrity() passes after the upgrade (every check but the library version''s when the library is newer)');
 SELECT aeauth.register_user(E'\uff4eew@example.com', 'newuser', 'New-user-2024') AS newuser \gset
 SELECT is((SELECT email FROM aeauth.users WHERE id = :'newuser'), 'new@example.com', 'registration after the upgrade stores the folded email');
 
