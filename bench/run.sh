@@ -50,17 +50,64 @@ build_and_install
 # The cluster: durable settings as in production (fsync, full_page_writes on: the "on" figures
 # must pay a real flush); each pgbench run chooses synchronous_commit through PGOPTIONS; buffers
 # hold the working set; no checkpoint inside a run if it can be helped.
-start_cluster fsync=on full_page_writes=on synchronous_commit=off shared_buffers="$SB" \
-  max_wal_size=16GB checkpoint_timeout=1h maintenance_work_mem=512MB work_mem=64MB \
-  autovacuum_naptime=10s max_connections=120
+CLUSTER_SETTINGS=(fsync=on full_page_writes=on synchronous_commit=off shared_buffers="$SB"
+  max_wal_size=16GB checkpoint_timeout=1h maintenance_work_mem=512MB work_mem=64MB
+  autovacuum_naptime=10s max_connections=120)
+# Huge pages (BENCH_HUGE_PAGES: on, the default, or off).  Without them every new backend takes
+# one page fault per 4 kB page of shared memory it touches, so a fresh pgbench run at 10 million
+# sessions measures page faults (bench/README.md "1.6 sessions"; `vm.nr_hugepages` is 0 on the
+# development machine).  The harness reserves what its own cluster needs on top of what is
+# reserved already (the server's shared_memory_size_in_huge_pages for these settings, asked of
+# a scratch data directory), starts with huge_pages=on and gives the pages back on exit.  When
+# the kernel cannot supply them (memory too fragmented, not root), it says so and falls back to
+# huge_pages=try, which is what the figures before 1.7 were measured with.
+HUGE=${BENCH_HUGE_PAGES:-on}
+HP_BEFORE=""
+HP_NOTE="huge pages: off (BENCH_HUGE_PAGES=off)"
+restore_hugepages() {
+  if [ -n "$HP_BEFORE" ]; then
+    echo "$HP_BEFORE" > /proc/sys/vm/nr_hugepages || log "could not restore vm.nr_hugepages to $HP_BEFORE"
+    HP_BEFORE=""
+  fi
+}
+reserve_hugepages() {   # sets HUGE to on (reserved) or try (fallback), HP_NOTE to what happened
+  local scratch need have free s
+  local -a opts=()
+  pg_setup_paths
+  scratch=$(mktemp -d /tmp/aeauth-hp.XXXXXX)
+  chown postgres: "$scratch"
+  for s in "${CLUSTER_SETTINGS[@]}"; do opts+=(-c "$s"); done
+  need=$(runuser -u postgres -- "$PGBIN/initdb" -D "$scratch/data" -A trust --no-sync >/dev/null 2>&1 &&
+         runuser -u postgres -- "$PGBIN/postgres" -D "$scratch/data" "${opts[@]}" -c huge_pages=on \
+           -C shared_memory_size_in_huge_pages 2>/dev/null) || need=""
+  rm -rf "$scratch"
+  have=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null) || have=""
+  if [ -z "$need" ] || [ "$need" -le 0 ] 2>/dev/null || [ -z "$have" ]; then
+    HUGE=try HP_NOTE="huge pages: could not size or read the reservation; huge_pages=try (4 kB pages here)"
+    log "$HP_NOTE"; return 0
+  fi
+  HP_BEFORE=$have
+  trap restore_hugepages EXIT
+  echo $(( have + need )) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+  if [ "${free:-0}" -lt "$need" ]; then
+    restore_hugepages
+    HUGE=try HP_NOTE="huge pages: the kernel gave ${free:-0} of the $need 2 MB pages asked for; huge_pages=try (4 kB pages here)"
+    log "$HP_NOTE"; return 0
+  fi
+  HP_NOTE="huge pages: on ($need pages of 2 MB reserved for the run, vm.nr_hugepages $have -> $(( have + need )) -> $have)"
+  log "$HP_NOTE"
+}
+[ "$HUGE" = off ] || reserve_hugepages
+start_cluster "${CLUSTER_SETTINGS[@]}" huge_pages="$HUGE"
 work=$(mktemp -d /tmp/aeauth-bench.XXXXXX)
 chmod 755 "$work"
-trap 'rm -rf "$work"; stop_cluster' EXIT
+trap 'rm -rf "$work"; stop_cluster; restore_hugepages' EXIT
 cut -d' ' -f1 /proc/loadavg > "$work/load"
 gcc -O2 -Wall -Wextra -Werror -o "$work/sodium_ref" bench/sodium_ref.c -lsodium
 RESULTS=$work/results.tsv   # id, case, clients, aeauth, reference, ratio, target, verdict
 : > "$RESULTS"
-NOTES=()
+NOTES=("$HP_NOTE")
 
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$@"; }   # q DB [psql args]
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
@@ -110,6 +157,8 @@ pgbw() {
   if [ "$T" != "$TRUN" ]; then echo 0; return; fi
   out=$(PGOPTIONS="-c synchronous_commit=$SYNC" pgbench -n -M prepared -c "$c" -j "$c" -T $(( T + WARM )) -P 1 "$@" "$db" 2>&1) || true
   x=$(printf '%s\n' "$out" | awk -v w="$WARM" '/^progress: / { if ($2 + 0 > w + 0.5) { s += $4; n++ } } END { if (n) printf "%.1f", s / n }')
+  # each second's tps on stderr: shows how long the ramp of fresh backends lasts (BENCH_WARM_SECONDS)
+  log "  $db, $c clients, tps per second: $(printf '%s\n' "$out" | awk '/^progress: / { printf "%d ", $4 }')"
   if [ -z "$x" ] || printf '%s\n' "$out" | grep -q 'error:'; then
     log "pgbench $* failed:"; printf '%s\n' "$out" | grep -m 5 'error' >&2; x=0
   fi
