@@ -15,6 +15,15 @@
 -- sessions (issue 5)
 -- ---------------------------------------------------------------------------------------------
 
+-- validate_session runs as its caller.  As SECURITY DEFINER with SET search_path every call paid
+-- a user switch, parsing and setting search_path and restoring it (which also made the caller's
+-- next prepared statement recompute its search path): a sixth of the call's instructions, more
+-- than its index probe.  Its C code checks no privilege and resolves no name through
+-- search_path (the table and index by OID, the token by its hash); the once-a-minute
+-- last_activity write, the one statement that needs a privilege, switches to the owner of
+-- user_sessions and pins search_path = pg_catalog, pg_temp for itself (src/validate.c).  Who
+-- may call it is unchanged: EXECUTE is granted to the app and admin roles only.
+ALTER FUNCTION aeauth.validate_session(text) SECURITY INVOKER RESET search_path;
 
 -- end of sessions ------------------------------------------------------------------------------
 

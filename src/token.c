@@ -3,9 +3,9 @@
  */
 #include "postgres.h"
 
+#include <sodium.h>
+
 #include "common/base64.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "port.h"
 #include "utils/builtins.h"
 
@@ -13,24 +13,19 @@
 #include "parse.h"
 #include "token.h"
 
+/*
+ * libsodium's SHA-256 (linked already for argon2id): no allocation, no OpenSSL context and no
+ * resource-owner bookkeeping per call, which PostgreSQL's cryptohash with OpenSSL pays on every
+ * hash (validate_session hashes one token per request).  Same digest (FIPS 180-4).
+ */
 void
 token_sha256(const void *data, size_t len, uint8 out[TOKEN_HASH_LEN])
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (ctx == NULL ||
-		pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, data, len) < 0 ||
-		pg_cryptohash_final(ctx, out, TOKEN_HASH_LEN) < 0)
-	{
-		const char *why = ctx ? pg_cryptohash_error(ctx) : "out of memory";
-
-		pg_cryptohash_free(ctx);
+	StaticAssertStmt(TOKEN_HASH_LEN == crypto_hash_sha256_BYTES, "SHA-256 digest length");
+	if (crypto_hash_sha256(out, data, len) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("aeauth: could not compute SHA-256: %s", why)));
-	}
-	pg_cryptohash_free(ctx);
+				 errmsg("aeauth: could not compute SHA-256")));
 }
 
 char *

@@ -17,16 +17,20 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "aeauth.h"
@@ -46,7 +50,11 @@ static AttrNumber att_id,
 			att_access_expires_at,
 			att_last_activity,
 			att_created_at;
+static Oid	sessions_owner = InvalidOid;
 static SPIPlanPtr touch_plan = NULL;
+
+/* version_require("1.3") passed; forgotten on any invalidation of pg_proc, as version.c's. */
+static bool version_checked = false;
 
 static void
 validate_relcache_callback(Datum arg, Oid relid)
@@ -55,10 +63,17 @@ validate_relcache_callback(Datum arg, Oid relid)
 		sessions_relid = access_idxid = InvalidOid;
 }
 
+static void
+validate_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	version_checked = false;
+}
+
 void
 ValidateInit(void)
 {
 	CacheRegisterRelcacheCallback(validate_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, validate_proc_callback, (Datum) 0);
 }
 
 static AttrNumber
@@ -116,6 +131,7 @@ find_live_session(const uint8 hash[TOKEN_HASH_LEN], TimestampTz now, LiveSession
 		lookup_catalog();
 	rel = table_open(sessions_relid, AccessShareLock);
 	idx = index_open(access_idxid, AccessShareLock);
+	sessions_owner = rel->rd_rel->relowner;
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_BYTEAEQ, token_hash_datum(hash));
 	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
@@ -158,13 +174,29 @@ find_live_session(const uint8 hash[TOKEN_HASH_LEN], TimestampTz now, LiveSession
 	return live;
 }
 
-/* last_activity = now(), when it is a minute old; the WHERE makes concurrent callers write once. */
+/*
+ * last_activity = now(), when it is a minute old; the WHERE makes concurrent callers write once.
+ * From 1.7 validate_session runs as its caller (no SECURITY DEFINER: the per-call user switch and
+ * search_path SET cost more than the index probe's own work), so the write, the only statement
+ * of this path that checks privileges, runs as the owner of user_sessions with search_path pinned,
+ * as the SECURITY DEFINER function did on every call before 1.7.  An error unwinds both with the
+ * (sub)transaction.
+ */
 static void
 touch_session(const pg_uuid_t *id)
 {
 	Oid			types[1] = {UUIDOID};
 	Datum		values[1] = {UUIDPGetDatum(id)};
 	int			rc;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(sessions_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
@@ -178,6 +210,8 @@ touch_session(const pg_uuid_t *id)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
 						errmsg("aeauth: last_activity update failed: %s", SPI_result_code_string(rc))));
 	SPI_finish();
+	AtEOXact_GUC(true, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
 PG_FUNCTION_INFO_V1(aeauth_validate_session);
@@ -191,8 +225,18 @@ aeauth_validate_session(PG_FUNCTION_ARGS)
 	LiveSession s;
 	text	   *tok;
 
-	version_require("1.3");
-	InitMaterializedSRF(fcinfo, 0);
+	/* version_require reads the version and parses version strings: once until pg_proc changes */
+	if (!version_checked)
+	{
+		version_require("1.3");
+		version_checked = !creating_extension;
+	}
+	/*
+	 * The result's descriptor is the one the caller expects (FunctionScan and ProjectSet both set
+	 * it): a copy of it instead of get_call_result_type()'s build from pg_proc on every call.
+	 */
+	InitMaterializedSRF(fcinfo, rsinfo != NULL && IsA(rsinfo, ReturnSetInfo) &&
+						rsinfo->expectedDesc != NULL ? MAT_SRF_USE_EXPECTED_DESC : 0);
 	if (PG_ARGISNULL(0))
 	{
 		identity_clear();
