@@ -10,7 +10,8 @@
 #   BENCH_SCALE=small ... (10 thousand users/sessions, 100 thousand audit rows: a quick check)
 #
 # Settings (environment): BENCH_SCALE full|small, BENCH_SECONDS (5) per pgbench run,
-# BENCH_ROUNDS (3), BENCH_WARM_SECONDS (10: leading seconds of each validate run left out),
+# BENCH_ROUNDS (3), BENCH_WARM_SECONDS (leading seconds of each validate run left out: 2 with huge
+# pages, 10 without), BENCH_HUGE_PAGES (on|off),
 # BENCH_ONLY (space-separated groups: sessions audit password login durable
 # memory growth; default all), BENCH_CLIENTS ("2 8"), BENCH_SHARED_BUFFERS, BENCH_LEVELS, and for
 # experiments BENCH_USERS, BENCH_SESSIONS, BENCH_AUDIT, BENCH_DROP_ROWS (override the scale's).
@@ -24,7 +25,6 @@ SCALE=${BENCH_SCALE:-full}
 T=${BENCH_SECONDS:-5}
 TRUN=$T
 TW=$(( T < 2 ? T : 2 ))   # warm-up run length
-WARM=${BENCH_WARM_SECONDS:-10}   # validate cases: seconds of each run left out (see pgbw)
 ROUNDS=${BENCH_ROUNDS:-3}
 CLIENTS=${BENCH_CLIENTS:-2 8}
 ONLY=${BENCH_ONLY:-sessions audit password login durable memory growth}
@@ -99,6 +99,11 @@ reserve_hugepages() {   # sets HUGE to on (reserved) or try (fallback), HP_NOTE 
   log "$HP_NOTE"
 }
 [ "$HUGE" = off ] || reserve_hugepages
+# Validate cases: seconds of each run left out (see pgbw).  With huge pages a fresh backend maps
+# the whole working set with a few thousand faults and runs at its steady rate within the first
+# second or two (per-second figures at 10 million sessions, bench/README.md "1.7 sessions");
+# with 4 kB pages it needed about 10 s at a million sessions.
+if [ "$HUGE" = on ]; then WARM=${BENCH_WARM_SECONDS:-2}; else WARM=${BENCH_WARM_SECONDS:-10}; fi
 start_cluster "${CLUSTER_SETTINGS[@]}" huge_pages="$HUGE"
 work=$(mktemp -d /tmp/aeauth-bench.XXXXXX)
 chmod 755 "$work"
