@@ -147,9 +147,9 @@ pgb() {   # pgb CLIENTS DB [pgbench args]: tps of one T-second run
 # pgbw CLIENTS DB [pgbench args]: steady-state tps of the validate cases.  One run of WARM + T
 # seconds with per-second progress; the figure is the mean of the last T seconds.  Why: every
 # pgbench run starts new backends, and a new backend takes a page fault the first time it
-# touches each 4 kB page of the shared buffers (PostgreSQL's shared memory is not mapped into a
-# forked backend's page tables; without huge pages, which this machine does not reserve, that is
-# one fault per page, and faults are slow in this VM).  With 10 thousand sessions the working set
+# touches each page of the shared buffers (PostgreSQL's shared memory is not mapped into a
+# forked backend's page tables; with 4 kB pages, when the huge page reservation above fails, that
+# is one fault per 4 kB, and faults are slow in this VM; with 2 MB pages 512 times fewer).  With 10 thousand sessions the working set
 # is a few hundred pages and the ramp is over in a fraction of a second; with a million it is
 # about 100,000 pages: a 5 s run of fresh backends measured mostly faults (2 clients went from
 # about 1,000 tps in the first second to 12,800 tps after 10 s at 1 million sessions, flat at
