@@ -289,7 +289,7 @@ for k in ok:bench\ password: wrong:wrong\ password: unknown:bench\ password:x; d
   printf "%s\n\\set ip random(1, 16000000)\nSELECT status FROM aeauth.login('u' || :u || '%s', '%s', '10.0.0.0'::inet + :ip, 'bench-agent/1.0', 'desktop', 'bench');\n" \
     "$common" "$suffix" "$pw" > "$work/login_$name.sql"
 done
-# percall N SCRIPT: "buffers WAL-bytes full-page-images" per call of SCRIPT, N calls by one client
+# percall N SCRIPT: "buffers(of them read) WAL-bytes full-page-images" per call of SCRIPT, N calls by one client
 # right after a CHECKPOINT (so every first touch of a page since then costs a full-page image,
 # as in production after each checkpoint).  Buffers: shared-buffer hits and reads of the aeauth
 # schema's tables and indexes (pg_statio_all_tables); WAL: pg_current_wal_insert_lsn() before and
@@ -298,16 +298,19 @@ PERCALL_Q="SELECT (SELECT sum(coalesce(heap_blks_hit, 0) + coalesce(heap_blks_re
                         + coalesce(idx_blks_read, 0) + coalesce(toast_blks_hit, 0) + coalesce(toast_blks_read, 0)
                         + coalesce(tidx_blks_hit, 0) + coalesce(tidx_blks_read, 0))
               FROM pg_statio_all_tables WHERE schemaname = 'aeauth'),
-           pg_current_wal_insert_lsn() - '0/0'::pg_lsn, (SELECT wal_fpi FROM pg_stat_wal)"
+           pg_current_wal_insert_lsn() - '0/0'::pg_lsn, (SELECT wal_fpi FROM pg_stat_wal),
+           (SELECT sum(coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) + coalesce(toast_blks_read, 0)
+                       + coalesce(tidx_blks_read, 0))
+              FROM pg_statio_all_tables WHERE schemaname = 'aeauth')"
 percall() {
-  local n=$1 f=$2 b0 w0 p0 b1 w1 p1
+  local n=$1 f=$2 b0 w0 p0 r0 b1 w1 p1 r1
   q bench -c CHECKPOINT >/dev/null
-  read -r b0 w0 p0 < <(q bench -F ' ' -c "$PERCALL_Q")
+  read -r b0 w0 p0 r0 < <(q bench -F ' ' -c "$PERCALL_Q")
   PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -c 1 -t "$n" -f "$f" bench >/dev/null 2>&1
   sleep 1   # the pgbench backend's statistics are flushed when it exits
-  read -r b1 w1 p1 < <(q bench -F ' ' -c "$PERCALL_Q")
+  read -r b1 w1 p1 r1 < <(q bench -F ' ' -c "$PERCALL_Q")
   awk -v n="$n" -v b="$(( b1 - b0 ))" -v w="$(awk -v a="$w1" -v b="$w0" 'BEGIN { print a - b }')" -v p="$(( p1 - p0 ))" \
-    'BEGIN { printf "%.1f %.0f %.2f", b / n, w / n, p / n }'
+    -v r="$(( r1 - r0 ))" 'BEGIN { printf "%.1f(%.1f) %.0f %.2f\n", b / n, r / n, w / n, p / n }'
 }
 # percall_row ID LABEL N SCRIPT_A SCRIPT_B: one (info) row, A's and B's buffers / WAL bytes / FPIs
 # per call, the ratio of their WAL bytes.
@@ -317,7 +320,7 @@ percall_row() {
   read -r ab aw af < <(percall "$n" "$4")
   read -r bb bw bf < <(percall "$n" "$5")
   a="$ab / $aw / $af"; b="$bb / $bw / $bf"
-  row "$id" "$label: buffers / WAL bytes / full-page images per call, after a CHECKPOINT" 1 "$a" "$b" \
+  row "$id" "$label: buffers (of them read from outside shared buffers) / WAL bytes / full-page images per call, after a CHECKPOINT" 1 "$a" "$b" \
     "$(if [ "${bw%.*}" -gt 0 ]; then ratio "$aw" "$bw"; else echo -; fi)" "info" "-"
 }
 
