@@ -337,12 +337,50 @@ cat > "$work/verify.sql" <<'SQL'
 SELECT aeauth.verify_password('bench password', h) FROM bench_hash;
 SQL
 printf '%s\nSELECT aeauth.request_password_reset('"'"'u'"'"' || :u || '"'"'@x.com'"'"');\n' "$common" > "$work/reset_known.sql"
-printf '%s\nSELECT aeauth.request_password_reset('"'"'nobody'"'"' || :u || '"'"'@x.com'"'"');\n' "$common" > "$work/reset_unknown.sql"
-for k in ok:bench\ password:u wrong:wrong\ password:u unknown:bench\ password:nobody; do
-  IFS=: read -r name pw who <<< "$k"
-  printf "%s\n\\set ip random(1, 16000000)\nSELECT status FROM aeauth.login('%s' || :u, '%s', '10.0.0.0'::inet + :ip, 'bench-agent/1.0', 'desktop', 'bench');\n" \
-    "$common" "$who" "$pw" > "$work/login_$name.sql"
+# Unknown emails and identifiers sit next to real ones in the indexes ('u123x@x.com' beside
+# 'u123@x.com'), so that their index probes land on random leaves as an attacker's guesses would;
+# until 1.6 they were 'nobody<n>', which all sort before every 'u<n>' into the same always-cached
+# leaf: cheaper than any real lookup at 1 million users (bench/README.md "1.7 passwords and login").
+printf '%s\nSELECT aeauth.request_password_reset('"'"'u'"'"' || :u || '"'"'x@x.com'"'"');\n' "$common" > "$work/reset_unknown.sql"
+for k in ok:bench\ password: wrong:wrong\ password: unknown:bench\ password:x; do
+  IFS=: read -r name pw suffix <<< "$k"
+  printf "%s\n\\set ip random(1, 16000000)\nSELECT status FROM aeauth.login('u' || :u || '%s', '%s', '10.0.0.0'::inet + :ip, 'bench-agent/1.0', 'desktop', 'bench');\n" \
+    "$common" "$suffix" "$pw" > "$work/login_$name.sql"
 done
+# percall N SCRIPT: "buffers(of them read) WAL-bytes full-page-images" per call of SCRIPT, N calls by one client
+# right after a CHECKPOINT (so every first touch of a page since then costs a full-page image,
+# as in production after each checkpoint).  Buffers: shared-buffer hits and reads of the aeauth
+# schema's tables and indexes (pg_statio_all_tables); WAL: pg_current_wal_insert_lsn() before and
+# after; full-page images: pg_stat_wal.  Deterministic, unlike throughput on a shared machine.
+PERCALL_Q="SELECT (SELECT sum(coalesce(heap_blks_hit, 0) + coalesce(heap_blks_read, 0) + coalesce(idx_blks_hit, 0)
+                        + coalesce(idx_blks_read, 0) + coalesce(toast_blks_hit, 0) + coalesce(toast_blks_read, 0)
+                        + coalesce(tidx_blks_hit, 0) + coalesce(tidx_blks_read, 0))
+              FROM pg_statio_all_tables WHERE schemaname = 'aeauth'),
+           pg_current_wal_insert_lsn() - '0/0'::pg_lsn, (SELECT wal_fpi FROM pg_stat_wal),
+           (SELECT sum(coalesce(heap_blks_read, 0) + coalesce(idx_blks_read, 0) + coalesce(toast_blks_read, 0)
+                       + coalesce(tidx_blks_read, 0))
+              FROM pg_statio_all_tables WHERE schemaname = 'aeauth')"
+percall() {
+  local n=$1 f=$2 b0 w0 p0 r0 b1 w1 p1 r1
+  q bench -c CHECKPOINT >/dev/null
+  read -r b0 w0 p0 r0 < <(q bench -F ' ' -c "$PERCALL_Q")
+  PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -c 1 -t "$n" -f "$f" bench >/dev/null 2>&1
+  sleep 1   # the pgbench backend's statistics are flushed when it exits
+  read -r b1 w1 p1 r1 < <(q bench -F ' ' -c "$PERCALL_Q")
+  awk -v n="$n" -v b="$(( b1 - b0 ))" -v w="$(awk -v a="$w1" -v b="$w0" 'BEGIN { print a - b }')" -v p="$(( p1 - p0 ))" \
+    -v r="$(( r1 - r0 ))" 'BEGIN { printf "%.1f(%.1f) %.0f %.2f\n", b / n, r / n, w / n, p / n }'
+}
+# percall_row ID LABEL N SCRIPT_A SCRIPT_B: one (info) row, A's and B's buffers / WAL bytes / FPIs
+# per call, the ratio of their WAL bytes (not with a 6th argument "noratio": a read-only B).
+percall_row() {
+  local id=$1 label=$2 n=$3 a b
+  log "$label (one client, $n calls each, after a CHECKPOINT)"
+  read -r ab aw af < <(percall "$n" "$4")
+  read -r bb bw bf < <(percall "$n" "$5")
+  a="$ab / $aw / $af"; b="$bb / $bw / $bf"
+  row "$id" "$label: buffers (of them read from outside shared buffers) / WAL bytes / full-page images per call, after a CHECKPOINT" 1 "$a" "$b" \
+    "$(if [ "${6:-}" != noratio ] && [ "${bw%.*}" -gt 0 ]; then ratio "$aw" "$bw"; else echo -; fi)" "info" "-"
+}
 
 # ---- sessions ----------------------------------------------------------------------------------
 if want sessions; then
@@ -462,6 +500,7 @@ if want password; then
     compare P2 "request_password_reset: unknown vs known email (cost)" cost "0.9-1.1" "$c" \
       "pgb bench -f $work/reset_unknown.sql" "pgb bench -f $work/reset_known.sql"
   done
+  percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
 fi
 
 # ---- login (1.4) -------------------------------------------------------------------------------
@@ -475,6 +514,8 @@ if want login; then
       compare L2 "login: unknown identifier vs wrong password (cost)" cost "0.9-1.1" "$c" \
         "pgb bench -f $work/login_unknown.sql" "pgb bench -f $work/login_wrong.sql"
     done
+    percall_row L1w "login (success) vs one verify_password" 100 "$work/login_ok.sql" "$work/verify.sql" noratio
+    percall_row L2w "login: unknown identifier vs wrong password" 100 "$work/login_unknown.sql" "$work/login_wrong.sql"
   else
     NOTES+=("login cases skipped: this aeauth version has no aeauth.login (1.4)")
   fi

@@ -31,6 +31,70 @@ ALTER FUNCTION aeauth.validate_session(text) SECURITY INVOKER RESET search_path;
 -- login and passwords (issues 4, 6)
 -- ---------------------------------------------------------------------------------------------
 
+-- Password reset tokens in a table of their own (issue 4, P2).  Until 1.6 a known email updated
+-- its row of aeauth.users (a big table: random pages, five indexes, cache misses and full-page
+-- images after checkpoints) and an unknown one updated a row of a small decoy table that stayed
+-- cached: at 1 million users the unknown path was 0.5-0.7x the cost of the known one.  Now both
+-- paths INSERT one row of the same shape into this table: the token's hash, a user id, the
+-- creation and expiry times.  For an unknown or inactive email the user id is a fresh random
+-- uuid that is nobody's (no foreign key: such a row points at no user, expires and is removed
+-- like the others).  Both inserts go to random places of both indexes and to the same heap
+-- pages, whatever the number of users.  reset_password accepts a row only when it is unexpired,
+-- belongs to an active user and is that user's newest; redeeming it deletes all of the user's
+-- rows (single use, and older tokens void), as does a password change.
+CREATE TABLE aeauth.password_reset_tokens (
+    token_hash  bytea       PRIMARY KEY,
+    user_id     uuid        NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    expires_at  timestamptz NOT NULL
+);
+-- The user's newest token (reset_password), and all of a user's tokens (redemption, password change).
+CREATE INDEX password_reset_tokens_user_id_created_at_idx
+    ON aeauth.password_reset_tokens (user_id, created_at);
+SELECT pg_catalog.pg_extension_config_dump('aeauth.password_reset_tokens', '');
+REVOKE ALL ON TABLE aeauth.password_reset_tokens FROM PUBLIC;
+
+-- Tokens pending at the upgrade keep working until they expire.
+INSERT INTO aeauth.password_reset_tokens (token_hash, user_id, created_at, expires_at)
+SELECT u.password_reset_token_hash, u.id, pg_catalog.now(),
+       COALESCE(u.password_reset_expires_at, '-infinity')
+  FROM aeauth.users u
+ WHERE u.password_reset_token_hash IS NOT NULL;
+-- (A move, not a change of the account: updated_at stays as it was.)
+ALTER TABLE aeauth.users DISABLE TRIGGER users_set_updated_at;
+UPDATE aeauth.users
+   SET password_reset_token_hash = NULL, password_reset_expires_at = NULL
+ WHERE password_reset_token_hash IS NOT NULL OR password_reset_expires_at IS NOT NULL;
+ALTER TABLE aeauth.users ENABLE TRIGGER users_set_updated_at;
+-- Served 1.2-1.6's unknown-email path; 1.7 writes no decoy rows.
+DROP TABLE aeauth.password_reset_decoy;
+
+-- Maintenance: expired reset tokens (real and unknown-email rows alike) are removed.
+CREATE FUNCTION aeauth.expire_reset_tokens() RETURNS TABLE(task text, affected bigint)
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+    AS $fn$
+    WITH gone AS (
+        DELETE FROM aeauth.password_reset_tokens t
+         WHERE t.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()
+        RETURNING 1)
+    SELECT 'passwords: expired reset tokens removed'::text, pg_catalog.count(*) FROM gone
+$fn$;
+REVOKE ALL ON FUNCTION aeauth.expire_reset_tokens() FROM PUBLIC;
+INSERT INTO aeauth.maintenance_tasks (position, function) VALUES (450, 'aeauth.expire_reset_tokens()');
+INSERT INTO aeauth.api_objects VALUES ('function', 'aeauth.expire_reset_tokens()', 'admin');
+
+-- Room for HOT updates (issue 6, L1 and L2).  login writes the user's row on every success
+-- (last_login, counters) and on every wrong password (the counter): columns no index covers, so
+-- the update can stay on its page (HOT: no index entries, one heap page of WAL) when the page has
+-- room.  With the default fillfactor of 100 a bulk-loaded or long-lived table has full pages and
+-- each such update moves the row to another page and adds an entry to each of the five indexes.
+-- fillfactor applies to pages written from now on (new users, rows moved by an update); existing
+-- full pages gain room as their rows move once (or at once with VACUUM FULL aeauth.users).  The
+-- trusted device row that a successful login upserts is updated the same way.
+ALTER TABLE aeauth.users SET (fillfactor = 85);
+ALTER TABLE aeauth.trusted_devices SET (fillfactor = 85);
+
 
 -- end of login and passwords -------------------------------------------------------------------
 

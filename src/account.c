@@ -444,7 +444,26 @@ replace_password(const pg_uuid_t *user_id, const char *hash, bool proven_by_user
 	Datum		values[2] = {UUIDPGetDatum(user_id), CStringGetTextDatum(hash)};
 	SPIPlanPtr	plan;
 
-	if (proven_by_user && version_at_least("1.4"))
+	if (version_at_least("1.7"))
+	{
+		/* 1.7: reset tokens are rows of aeauth.password_reset_tokens (src/recovery.c). */
+		static SPIPlanPtr plan_slot_17 = NULL;
+		static SPIPlanPtr proven_plan_slot_17 = NULL;
+
+#define REPLACE_PASSWORD_17(extra) \
+		"WITH v AS (DELETE FROM aeauth.password_reset_tokens t" \
+		"            WHERE t.user_id OPERATOR(pg_catalog.=) $1)" \
+		"UPDATE aeauth.users SET password_hash = $2" extra \
+		" WHERE id OPERATOR(pg_catalog.=) $1"
+		if (proven_by_user)
+			plan = plan_kept(&proven_plan_slot_17,
+							 REPLACE_PASSWORD_17(", failed_login_attempts = 0, lockout_count = 0, locked_until = NULL"),
+							 2, types);
+		else
+			plan = plan_kept(&plan_slot_17, REPLACE_PASSWORD_17(""), 2, types);
+#undef REPLACE_PASSWORD_17
+	}
+	else if (proven_by_user && version_at_least("1.4"))
 		plan = plan_kept(&proven_plan_slot,
 						 "UPDATE aeauth.users SET password_hash = $2,"
 						 "       password_reset_token_hash = NULL, password_reset_expires_at = NULL,"

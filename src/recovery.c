@@ -5,19 +5,26 @@
  * once; only their SHA-256 is stored, one per user and kind, so a newer token voids the older.
  * Redemption is a single UPDATE that matches the hash and clears it: of two concurrent
  * redemptions the second waits for the first's row lock, re-checks the row and finds no token.
- * request_password_reset does the same work for an unknown email as for a known one: the token
- * is generated, one statement updates either the user's row or (unknown email) a random row of
- * aeauth.password_reset_decoy shaped like it, and one audit row is written.  Since 1.6 the decoy
- * rows have a user row's width, indexes and trigger, and there are 4096 of them, so the two
- * paths also do the same heap, index and WAL work (before: 64 narrow rows, cheaper under load).
+ * request_password_reset does the same work for an unknown email as for a known one.  Since 1.7
+ * reset tokens live in aeauth.password_reset_tokens (hash, user id, created, expires): a known
+ * email and an unknown (or inactive) one both insert one row of the same shape into it, the
+ * unknown one with a fresh random user id that is nobody's, so both do the same heap, index and
+ * WAL work at any number of users; reset_password accepts only a live row of an active user
+ * that is the user's newest, and redeeming it deletes all of the user's rows.  Schemas 1.2-1.6
+ * keep the token in the user's row and update a decoy row for an unknown email.
  */
 #include "postgres.h"
 
 #include "access/detoast.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -42,8 +49,11 @@ static SPIPlanPtr verify_redeem_plan = NULL;
 static SPIPlanPtr verify_expired_plan = NULL;
 static SPIPlanPtr reset_request_plan = NULL;	/* schema 1.2-1.5 */
 static SPIPlanPtr reset_request_plan_16 = NULL;
-static SPIPlanPtr reset_lookup_plan = NULL;
-static SPIPlanPtr reset_redeem_plan = NULL;
+static SPIPlanPtr reset_request_plan_17 = NULL;
+static SPIPlanPtr reset_lookup_plan = NULL;	/* schema 1.2-1.6 */
+static SPIPlanPtr reset_lookup_plan_17 = NULL;
+static SPIPlanPtr reset_redeem_plan = NULL;	/* schema 1.2-1.6 */
+static SPIPlanPtr reset_redeem_plan_17 = NULL;
 static SPIPlanPtr user_exists_plan = NULL;
 
 void
@@ -93,6 +103,68 @@ audit_event(const pg_uuid_t *user_id, const char *type, const char *action, cons
 	"   WHERE " key " OPERATOR(pg_catalog.=) $4 AND NOT EXISTS (SELECT FROM u)" \
 	"  RETURNING " key ")" \
 	"SELECT id FROM u"
+
+/*
+ * 1.7: one row into aeauth.password_reset_tokens either way: the user's id for an active
+ * user's email ($1 NFKC-folded, $5 as typed and preferred, as login finds it), else $4, a
+ * random uuid that is no user's.  Returns whether the row belongs to a user.  A known email
+ * reads its user's row, a random page of the users table; an email that matches no row reads
+ * one too instead (d: the first line pointer of the random page $6, whatever it holds), so that
+ * both paths touch as many pages of the large table, cached or not.
+ */
+#define RESET_REQUEST_SQL_17 \
+	"WITH u AS (" \
+	"  SELECT c.id, c.status FROM aeauth.users c" \
+	"   WHERE pg_catalog.lower(c.email) OPERATOR(pg_catalog.=)" \
+	"         ANY (ARRAY[pg_catalog.lower($1), pg_catalog.lower($5)])" \
+	"   ORDER BY pg_catalog.lower(c.email) OPERATOR(pg_catalog.=) pg_catalog.lower($5) DESC" \
+	"   LIMIT 1)," \
+	" d AS (" \
+	"  SELECT c.status FROM aeauth.users c" \
+	"   WHERE c.ctid OPERATOR(pg_catalog.=) $6 AND NOT EXISTS (SELECT FROM u))" \
+	"INSERT INTO aeauth.password_reset_tokens (token_hash, user_id, expires_at)" \
+	"SELECT $2, COALESCE((SELECT u.id FROM u WHERE u.status OPERATOR(pg_catalog.=) 'active'), $4)," \
+	"       pg_catalog.now() OPERATOR(pg_catalog.+) $3" \
+	"  FROM (SELECT pg_catalog.count(*) AS n FROM d) AS read_d" \
+	" WHERE read_d.n OPERATOR(pg_catalog.>=) 0 " \
+	"RETURNING user_id, user_id OPERATOR(pg_catalog.<>) $4"
+
+/* The tid of line pointer 1 of a random page of aeauth.users (for RESET_REQUEST_SQL_17's d). */
+static ItemPointer
+random_users_page(ItemPointer tid)
+{
+	Oid			relid = get_relname_relid("users", get_namespace_oid("aeauth", false));
+	Relation	rel = table_open(relid, AccessShareLock);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	uint32		r;
+
+	table_close(rel, AccessShareLock);
+	if (!pg_strong_random(&r, sizeof(r)))
+		r = 0;
+	ItemPointerSet(tid, nblocks > 0 ? r % nblocks : 0, FirstOffsetNumber);
+	return tid;
+}
+
+/* A token row that has a newer one for the same user (tie on the time broken by the hash). */
+#define RESET_NEWER_EXISTS(t) \
+	"EXISTS (SELECT FROM aeauth.password_reset_tokens n" \
+	"         WHERE n.user_id OPERATOR(pg_catalog.=) " t ".user_id" \
+	"           AND (n.created_at OPERATOR(pg_catalog.>) " t ".created_at" \
+	"                OR (n.created_at OPERATOR(pg_catalog.=) " t ".created_at" \
+	"                    AND n.token_hash OPERATOR(pg_catalog.>) " t ".token_hash)))"
+
+/* A version 4 uuid from pg_strong_random: the user id of an unknown email's token row. */
+static pg_uuid_t *
+random_uuid(pg_uuid_t *id)
+{
+	if (!pg_strong_random(id->data, UUID_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random values")));
+	id->data[6] = (id->data[6] & 0x0f) | 0x40;
+	id->data[8] = (id->data[8] & 0x3f) | 0x80;
+	return id;
+}
 
 static pg_uuid_t *
 decoy_id(uint32 slot, pg_uuid_t *id)
@@ -257,12 +329,13 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 	pg_uuid_t  *user_id = NULL;
 	pg_uuid_t	decoy;
+	bool		isnull;
 
 	version_require("1.2");
 	ACCOUNT_REQUIRE(fcinfo, 0, "email");
 	email = account_clean_email(text_to_cstring(PG_GETARG_TEXT_PP(0)), &email_as_typed);
 
-	/* Always: a token, the UPDATE, one audit row.  Only the row count differs. */
+	/* Always: a token, one written row, one audit row.  Only whose row it is differs. */
 	token = token_generate(TOKEN_PREFIX_RESET, hash);
 	plan_connect();
 	values[0] = CStringGetTextDatum(email);
@@ -270,7 +343,21 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 	values[2] = interval_seconds(aeauth_password_reset_ttl_s);
 	values[4] = CStringGetTextDatum(email_as_typed);
 	/* The NFKC-folded email ($1), or an account stored unfolded as typed ($5) first (login's rule). */
-	if (version_at_least("1.6"))
+	if (version_at_least("1.7"))
+	{
+		pg_uuid_t	nobody;
+		ItemPointerData page;
+		Oid			types17[6] = {TEXTOID, BYTEAOID, INTERVALOID, UUIDOID, TEXTOID, TIDOID};
+		Datum		values17[6] = {values[0], values[1], values[2],
+			UUIDPGetDatum(random_uuid(&nobody)), values[4],
+		PointerGetDatum(random_users_page(&page))};
+
+		plan = plan_kept(&reset_request_plan_17, RESET_REQUEST_SQL_17, 6, types17);
+		plan_exec(plan, values17, NULL, SPI_OK_INSERT_RETURNING, 0);
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+			user_id = result_uuid();
+	}
+	else if (version_at_least("1.6"))
 	{
 		/*
 		 * 1.6: the decoy rows have a user row's width and indexes (sql/aeauth--1.5--1.6.sql);
@@ -298,9 +385,12 @@ aeauth_request_password_reset(PG_FUNCTION_ARGS)
 						 RESET_REQUEST_SQL("slot"),
 						 5, types);
 	}
-	plan_exec(plan, values, NULL, SPI_OK_SELECT, 0);
-	if (SPI_processed == 1)
-		user_id = result_uuid();
+	if (!version_at_least("1.7"))
+	{
+		plan_exec(plan, values, NULL, SPI_OK_SELECT, 0);
+		if (SPI_processed == 1)
+			user_id = result_uuid();
+	}
 	SPI_finish();
 
 	audit_event(user_id, "password_reset_request", "request_password_reset",
@@ -341,13 +431,24 @@ aeauth_reset_password(PG_FUNCTION_ARGS)
 	{
 		plan_connect();
 		values[0] = token_hash_datum(hash);
-		plan = plan_kept(&reset_lookup_plan,
-						 "SELECT id, email, username,"
-						 "       password_reset_expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
-						 "  FROM aeauth.users"
-						 " WHERE password_reset_token_hash OPERATOR(pg_catalog.=) $1"
-						 "   AND status OPERATOR(pg_catalog.=) 'active'",
-						 1, types);
+		if (version_at_least("1.7"))
+			plan = plan_kept(&reset_lookup_plan_17,
+							 "SELECT t.user_id, u.email, u.username,"
+							 "       t.expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
+							 "  FROM aeauth.password_reset_tokens t"
+							 "  JOIN aeauth.users u ON u.id OPERATOR(pg_catalog.=) t.user_id"
+							 " WHERE t.token_hash OPERATOR(pg_catalog.=) $1"
+							 "   AND u.status OPERATOR(pg_catalog.=) 'active'"
+							 "   AND NOT " RESET_NEWER_EXISTS("t"),
+							 1, types);
+		else
+			plan = plan_kept(&reset_lookup_plan,
+							 "SELECT id, email, username,"
+							 "       password_reset_expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
+							 "  FROM aeauth.users"
+							 " WHERE password_reset_token_hash OPERATOR(pg_catalog.=) $1"
+							 "   AND status OPERATOR(pg_catalog.=) 'active'",
+							 1, types);
 		plan_exec(plan, values, NULL, SPI_OK_SELECT, 1);
 		if (SPI_processed == 1)
 		{
@@ -372,15 +473,41 @@ aeauth_reset_password(PG_FUNCTION_ARGS)
 		values[0] = token_hash_datum(hash);
 		values[1] = UUIDPGetDatum(user_id);
 		values[2] = CStringGetTextDatum(pwhash);
-		plan = plan_kept(&reset_redeem_plan,
-						 "UPDATE aeauth.users SET password_hash = $3,"
-						 "       password_reset_token_hash = NULL, password_reset_expires_at = NULL,"
-						 "       failed_login_attempts = 0, locked_until = NULL"
-						 " WHERE id OPERATOR(pg_catalog.=) $2"
-						 "   AND password_reset_token_hash OPERATOR(pg_catalog.=) $1"
-						 "   AND password_reset_expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
-						 "   AND status OPERATOR(pg_catalog.=) 'active'",
-						 3, types);
+		/*
+		 * 1.7: the token's row is deleted under its row lock (of two concurrent redemptions the
+		 * second finds it gone), with the user's other rows, in the statement that stores the
+		 * new password.
+		 */
+		if (version_at_least("1.7"))
+			plan = plan_kept(&reset_redeem_plan_17,
+							 "WITH t AS ("
+							 "  DELETE FROM aeauth.password_reset_tokens d"
+							 "   WHERE d.token_hash OPERATOR(pg_catalog.=) $1"
+							 "     AND d.user_id OPERATOR(pg_catalog.=) $2"
+							 "     AND d.expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
+							 "     AND NOT " RESET_NEWER_EXISTS("d")
+							 "  RETURNING d.user_id),"
+							 " o AS ("
+							 "  DELETE FROM aeauth.password_reset_tokens o"
+							 "   WHERE o.user_id OPERATOR(pg_catalog.=) $2"
+							 "     AND o.token_hash OPERATOR(pg_catalog.<>) $1"
+							 "     AND EXISTS (SELECT FROM t))"
+							 "UPDATE aeauth.users SET password_hash = $3,"
+							 "       failed_login_attempts = 0, locked_until = NULL"
+							 " WHERE id OPERATOR(pg_catalog.=) $2"
+							 "   AND status OPERATOR(pg_catalog.=) 'active'"
+							 "   AND EXISTS (SELECT FROM t)",
+							 3, types);
+		else
+			plan = plan_kept(&reset_redeem_plan,
+							 "UPDATE aeauth.users SET password_hash = $3,"
+							 "       password_reset_token_hash = NULL, password_reset_expires_at = NULL,"
+							 "       failed_login_attempts = 0, locked_until = NULL"
+							 " WHERE id OPERATOR(pg_catalog.=) $2"
+							 "   AND password_reset_token_hash OPERATOR(pg_catalog.=) $1"
+							 "   AND password_reset_expires_at OPERATOR(pg_catalog.>) pg_catalog.now()"
+							 "   AND status OPERATOR(pg_catalog.=) 'active'",
+							 3, types);
 		plan_exec(plan, values, NULL, SPI_OK_UPDATE, 0);
 		if (SPI_processed != 1)
 			result = "invalid";	/* redeemed (or voided) concurrently */

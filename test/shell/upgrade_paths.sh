@@ -42,6 +42,9 @@ fingerprint_queries() {
           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
          WHERE e.extname = 'aeauth' AND NOT c.relispartition
            AND NOT (c.relname = 'user_audit_log' AND a.attname = 'expires_at')
+           -- 1.7 moves pending reset tokens into aeauth.password_reset_tokens and clears these
+           -- columns; the old reset token is redeemed below, after the update.
+           AND NOT (c.relname = 'users' AND a.attname IN ('password_reset_token_hash', 'password_reset_expires_at'))
          GROUP BY c.oid ORDER BY c.oid::regclass::text"
 }
 

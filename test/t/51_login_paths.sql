@@ -1,6 +1,6 @@
 -- 1.6 login and password-reset paths (issues 4, 6): the statements a successful login runs, the
 -- WHEN clause of users_clear_device_locks (device locks still lifted whenever they were), and a
--- decoy row for request_password_reset that has a user row's shape; the 1.5 schema still served.
+-- decoy row for request_password_reset that has a user row's shape (at 1.6); the 1.5 schema still served.
 BEGIN;
 SELECT plan(37);
 
@@ -74,7 +74,12 @@ SET aeauth.argon2_memory_kib = 64;
 SELECT is((SELECT status FROM aeauth.login('fay', 'fay password', '198.51.100.40')), 'ok', 'fay logs in');
 SELECT alike((SELECT password_hash FROM aeauth.users WHERE id = :'fay'), '$argon2id$v=19$m=64,%', 'her weaker hash was replaced');
 
--- ---- request_password_reset: the decoy has a user row's shape ---------------------------------
+-- ---- request_password_reset at 1.6: the decoy has a user row's shape ------------------------
+-- (1.7 replaced the decoy with aeauth.password_reset_tokens: 36_tokens, 52_reset_tokens; a
+-- database still at 1.6 keeps its decoy and the 1.6 statement.)
+DROP EXTENSION aeauth;
+CREATE EXTENSION aeauth VERSION '1.6';
+SELECT aeauth.register_user('dave@example.com', 'dave', 'dave password') AS dave \gset
 SELECT is((SELECT array_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attname)
              FROM pg_attribute a WHERE a.attrelid = 'aeauth.users'::regclass AND a.attnum > 0 AND NOT a.attisdropped
               AND a.attname IN (SELECT d.attname FROM pg_attribute d WHERE d.attrelid = 'aeauth.password_reset_decoy'::regclass

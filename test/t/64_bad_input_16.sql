@@ -117,7 +117,7 @@ INSERT INTO t64_cases VALUES
    $q$SELECT status FROM aeauth.login(repeat(E'\uff41', 3500000) || '@example.com', 'Alice-pass-2024')$q$),
   (38, 'login: zero-width space in the email', 'result invalid_credentials',
    $q$SELECT status FROM aeauth.login(E'alice\u200b@example.com', 'Alice-pass-2024')$q$),
-  (39, 'request_password_reset: full-width look-alike', 'result true wrote users',
+  (39, 'request_password_reset: full-width look-alike (1.7: the token is a row of password_reset_tokens, see 63)', 'result true',
    $q$SELECT aeauth.request_password_reset(E'\uff41lice@example.com') IS NOT NULL$q$),
   (40, 'request_password_reset: look-alike with a zero-width space', 'error 22023',
    $q$SELECT aeauth.request_password_reset(E'\uff41lice\u200b@example.com')$q$);

@@ -37,9 +37,9 @@ ROLLBACK TO s;
 ALTER TABLE aeauth.user_audit_log DISABLE TRIGGER user_audit_log_append_only;
 SELECT matches(pg_temp.failing(), '^objects: trigger => changed user_audit_log.user_audit_log_append_only', 'a disabled trigger is reported');
 ROLLBACK TO s;
-UPDATE pg_extension SET extconfig = extconfig || 'aeauth.password_reset_decoy'::regclass::oid,
+UPDATE pg_extension SET extconfig = extconfig || 'aeauth.login_source_failures'::regclass::oid,
                         extcondition = extcondition || ''::text WHERE extname = 'aeauth';
-SELECT is(pg_temp.failing(), 'objects: config_dump => unexpected aeauth.password_reset_decoy', 'a new pg_dump registration is reported');
+SELECT is(pg_temp.failing(), 'objects: config_dump => unexpected aeauth.login_source_failures', 'a new pg_dump registration is reported');
 ROLLBACK TO s;
 GRANT SELECT ON aeauth.users TO PUBLIC;
 GRANT EXECUTE ON FUNCTION aeauth.hash_password(text) TO PUBLIC;
