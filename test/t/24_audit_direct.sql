@@ -86,7 +86,7 @@ SELECT is(pg_temp.part_of(pg_temp.ev()), 'aeauth.user_audit_log_default',
 SELECT dblink_exec('other', format('ALTER TABLE aeauth.user_audit_log DETACH PARTITION %s', :'ext_part'));
 SELECT is(pg_temp.part_of(pg_temp.ev('extended')), 'aeauth.user_audit_log_default',
           'after another connection detached the month partition, events go to the default partition');
-SELECT is((SELECT count(*) FROM dblink('other', format('SELECT count(*) FROM %s', :'ext_part')) AS t(n bigint)),
+SELECT is((SELECT n FROM dblink('other', format('SELECT count(*) FROM %s', :'ext_part')) AS t(n bigint)),
           1::bigint, 'the detached table holds only the row written before the detach');
 SELECT dblink_exec('other', format('DROP TABLE %s', :'ext_part'));
 -- run_maintenance() in another connection makes both months again (new tables, new OIDs) and
