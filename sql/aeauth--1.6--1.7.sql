@@ -8,6 +8,51 @@
 -- audit (issue 3)
 -- ---------------------------------------------------------------------------------------------
 
+-- run_maintenance() reports how long each task took: a third result column, ms (milliseconds of
+-- the task function, on the first row each task function returns; NULL on its further rows, so
+-- that sum(ms) is the time of all tasks).  The files of dropped partitions are removed at commit,
+-- after the locks are released (not part of any task's ms).  The tasks, their order and the first
+-- two columns are as before.
+DROP FUNCTION aeauth.run_maintenance();
+CREATE FUNCTION aeauth.run_maintenance() RETURNS TABLE(task text, affected bigint, ms double precision)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET lock_timeout = '200ms'
+    AS $fn$
+DECLARE
+    t record;
+    started timestamptz;
+    tasks text[];
+    counts bigint[];
+    took double precision;
+BEGIN
+    -- One run at a time (a slow run must not collide with the next scheduled one); the later
+    -- one returns at once.  The key is the bytes of "aeauth".
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(107088054678632) THEN
+        RETURN QUERY SELECT 'skipped: another run_maintenance() is in progress'::text, 0::bigint,
+                            NULL::double precision;
+        RETURN;
+    END IF;
+    FOR t IN SELECT m.function FROM aeauth.maintenance_tasks m ORDER BY m.position LOOP
+        started := pg_catalog.clock_timestamp();
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.array_agg(r.task ORDER BY r.n), pg_catalog.array_agg(r.affected ORDER BY r.n)'
+            '  FROM %s WITH ORDINALITY AS r(task, affected, n)', t.function::pg_catalog.regprocedure)
+            INTO tasks, counts;
+        took := pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started)
+                OPERATOR(pg_catalog.*) 1000;
+        FOR i IN 1 .. COALESCE(pg_catalog.array_length(tasks, 1), 0) LOOP
+            task := tasks[i];
+            affected := counts[i];
+            ms := CASE WHEN i OPERATOR(pg_catalog.=) 1 THEN took END;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END
+$fn$;
+REVOKE ALL ON FUNCTION aeauth.run_maintenance() FROM PUBLIC;
+
 
 -- end of audit ---------------------------------------------------------------------------------
 

@@ -3,10 +3,11 @@
 -- calls of this backend must be seen by the next call: a CHECK constraint added, an index made
 -- (its entries written), rebuilt or dropped, the partition detached or
 -- dropped; an insert that failed inside a savepoint leaves nothing behind that breaks the next;
--- partitions written in turn each get their rows.
+-- partitions written in turn each get their rows.  run_maintenance() (1.7) reports each task's
+-- time and removes exactly the expired rows.
 -- No outer transaction: the other connection's DDL must commit between this backend's calls.
 SET statement_timeout = '60s';
-SELECT plan(17);
+SELECT plan(22);
 
 CREATE FUNCTION pg_temp.part_of(i uuid) RETURNS text LANGUAGE sql AS
   'SELECT tableoid::regclass::text FROM aeauth.user_audit_log WHERE id = i';
@@ -109,6 +110,25 @@ SELECT is(pg_temp.part_of(pg_temp.ev('after_detach')), 'aeauth.user_audit_log_de
           'after another connection detached the partition this backend kept a state for, rows go to the default partition');
 SELECT is((SELECT n FROM dblink('other', format('SELECT count(*) FROM %s WHERE event_type = ''after_detach''', :'part')) AS t(n bigint)),
           0::bigint, 'and none to the detached table');
+
+-- run_maintenance() (1.7): the time of each task function, and exactly the expired rows go.
+SELECT created FROM aeauth.audit_create_partition((now() - interval '3 months')::date);
+INSERT INTO aeauth.user_audit_log (event_type, event_category, action, status, created_at, expires_at)
+SELECT 'old', 'game', 'x', 'success', now() - interval '200 days',
+       date_trunc('month', now() - interval '3 months') + interval '1 day'
+  FROM generate_series(1, 1000);
+SELECT count(*) AS live_before FROM aeauth.user_audit_log WHERE expires_at > now() \gset
+CREATE TEMP TABLE m AS SELECT * FROM aeauth.run_maintenance();
+SELECT is((SELECT count(*) FROM aeauth.user_audit_log WHERE expires_at <= now()), 0::bigint,
+          'after run_maintenance() no expired row is left');
+SELECT is((SELECT count(*) FROM aeauth.user_audit_log WHERE expires_at > now()), :'live_before'::bigint,
+          'and every live row is still there');
+SELECT is((SELECT affected FROM m WHERE task = 'audit: expired partitions dropped'), 1::bigint,
+          'the expired month was dropped');
+SELECT ok((SELECT ms FROM m WHERE task = 'audit: expired partitions dropped') > 0,
+          'run_maintenance() reports the time of the drop task');
+SELECT is((SELECT count(*) FROM m WHERE ms IS NOT NULL), (SELECT count(*) FROM aeauth.maintenance_tasks),
+          'one time per task function (on its first row)');
 
 SELECT dblink_disconnect('other');
 SELECT * FROM finish();
