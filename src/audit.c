@@ -30,7 +30,6 @@
 #include "miscadmin.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
-#include "storage/backendid.h"
 #include "storage/lmgr.h"
 #include "storage/sinval.h"
 #include "utils/acl.h"
@@ -123,56 +122,33 @@ check_in_set(const char *value, const char *field, const char *const *set)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Ids: UUIDv7 (RFC 9562): a 48-bit Unix-millisecond field, a 12-bit counter, 62 random bits. */
-/*                                                                                          */
-/* Time-ordered ids make primary-key inserts land at the right edge of the index: few pages  */
-/* touched, little WAL.  But when every backend appends to the same rightmost leaf, eight    */
-/* clients on two cores queue on that one page's content lock (1.7 bench: a quarter of the   */
-/* backends' samples waiting on BufferContent; without the primary key, a fortieth).  So     */
-/* (1.7) the timestamp field is "altered" as RFC 9562 section 6.1 allows: its top 38 bits    */
-/* are the Unix time in units of 1024 ms, then a 4-bit lane (this backend's number modulo    */
-/* 16), then 6 bits of the millisecond within the 1024 (16 ms steps).  Concurrent backends   */
-/* append at up to 16 places of the index instead of one; ids still sort by time to about a  */
-/* second, and strictly within one backend.  Decoded as a plain UUIDv7 the timestamp is at   */
-/* most 1.024 s off.                                                                        */
-
-#define UUIDV7_LANE_BITS	4
-#define UUIDV7_SUB_BITS		6		/* 1024 ms window: 10 bits = lane + sub-window */
-
-/* The 48-bit field for Unix time ms in this backend's lane. */
-static uint64
-uuidv7_field(uint64 ms)
-{
-	uint64		lane = (uint64) (MyBackendId & ((1 << UUIDV7_LANE_BITS) - 1));
-	uint64		sub = (ms & 0x3FF) >> (10 - UUIDV7_SUB_BITS);
-
-	return ((ms >> 10) << 10) | (lane << UUIDV7_SUB_BITS) | sub;
-}
+/* Ids: UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter, 62 random bits.   */
+/* Time-ordered ids make every primary-key insert land on the rightmost leaf page.          */
 
 static void
 uuidv7_generate(pg_uuid_t *out)
 {
-	static uint64 last_field = 0;
+	static uint64 last_ms = 0;
 	static uint16 counter = 0;
 	uint8		rnd[8];
 	TimestampTz now = GetCurrentTimestamp();
-	uint64		field;
+	uint64		ms;
 
-	field = uuidv7_field((uint64) (now / 1000) +
-						 (uint64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000);
-	/* Monotonic within this backend, even if the clock steps back or many ids share a field. */
-	if (field <= last_field)
+	ms = (uint64) (now / 1000) +
+		(uint64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+	/* Monotonic within this backend, even if the clock steps back or many ids share a ms. */
+	if (ms <= last_ms)
 	{
-		field = last_field;
+		ms = last_ms;
 		if (++counter > 0x0FFF)
 		{
-			field++;
+			ms++;
 			counter = 0;
 		}
 	}
 	else
 		counter = 0;
-	last_field = field;
+	last_ms = ms;
 
 	if (!pg_strong_random(rnd, sizeof(rnd)))
 		ereport(ERROR,
@@ -180,7 +156,7 @@ uuidv7_generate(pg_uuid_t *out)
 				 errmsg("aeauth: could not generate random bytes")));
 
 	for (int i = 0; i < 6; i++)
-		out->data[i] = (uint8) (field >> (8 * (5 - i)));
+		out->data[i] = (uint8) (ms >> (8 * (5 - i)));
 	out->data[6] = 0x70 | ((counter >> 8) & 0x0F);
 	out->data[7] = counter & 0xFF;
 	out->data[8] = 0x80 | (rnd[0] & 0x3F);
