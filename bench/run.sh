@@ -384,7 +384,7 @@ SQL
     msq="SELECT split_part(task, ':', 1), 0 FROM aeauth.run_maintenance()"
   fi
   q bench -F ' ' -c '\timing on' -c 'BEGIN' -c "$msq" -c 'COMMIT' > "$work/maint.out"
-  read -r _ sel_ms commit_ms < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$work/maint.out" | tr '\n' ' ')
+  read -r _ sel_ms commit_ms < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$work/maint.out" | tr '\n' ' '; echo)
   drop_ms=$(awk -v a="$sel_ms" -v b="$commit_ms" 'BEGIN { printf "%.1f", a + b }')
   # per concern: the sum of its task functions' times
   tasks_ms=$(awk '$NF ~ /^[0-9.]+$/ && NF == 2 { t[$1] += $2 } END { for (k in t) printf "%s %.1f ms, ", k, t[k] }' "$work/maint.out" | sed 's/, $//')

@@ -4,10 +4,10 @@
 -- (its entries written), rebuilt or dropped, the partition detached or
 -- dropped; an insert that failed inside a savepoint leaves nothing behind that breaks the next;
 -- partitions written in turn each get their rows.  run_maintenance() (1.7) reports each task's
--- time and removes exactly the expired rows.
+-- time and removes exactly the expired rows, waiting for a held expired month without blocking inserts.
 -- No outer transaction: the other connection's DDL must commit between this backend's calls.
 SET statement_timeout = '60s';
-SELECT plan(22);
+SELECT plan(25);
 
 CREATE FUNCTION pg_temp.part_of(i uuid) RETURNS text LANGUAGE sql AS
   'SELECT tableoid::regclass::text FROM aeauth.user_audit_log WHERE id = i';
@@ -129,6 +129,32 @@ SELECT ok((SELECT ms FROM m WHERE task = 'audit: expired partitions dropped') > 
           'run_maintenance() reports the time of the drop task');
 SELECT is((SELECT count(*) FROM m WHERE ms IS NOT NULL), (SELECT count(*) FROM aeauth.maintenance_tasks),
           'one time per task function (on its first row)');
+
+-- An expired month someone holds (as an autovacuum of it would): maintenance waits for the month
+-- alone, without the parent, so events go on being written; once released, the same run drops it.
+SELECT created FROM aeauth.audit_create_partition((now() - interval '4 months')::date);
+INSERT INTO aeauth.user_audit_log (event_type, event_category, action, status, created_at, expires_at)
+SELECT 'older', 'game', 'x', 'success', now() - interval '230 days',
+       date_trunc('month', now() - interval '4 months') + interval '1 day'
+  FROM generate_series(1, 10);
+SELECT (aeauth.audit_month_partition((now() - interval '4 months')::date)).name AS old_part \gset
+SELECT dblink_connect('holder', format('dbname=%s host=%s port=%s user=%s', current_database(),
+                      split_part(current_setting('unix_socket_directories'), ',', 1),
+                      current_setting('port'), current_user));
+SELECT dblink_exec('holder', 'BEGIN');
+SELECT dblink_exec('holder', format('LOCK TABLE aeauth.%I IN SHARE UPDATE EXCLUSIVE MODE', :'old_part'));
+SELECT dblink_send_query('other', $$SELECT affected FROM aeauth.run_maintenance() WHERE task = 'audit: expired partitions dropped'$$);
+SELECT pg_sleep(0.5);
+SET lock_timeout = '100ms';
+SELECT lives_ok($$SELECT pg_temp.ev('while_dropping')$$,
+                'while maintenance waits for an expired month someone holds, events are written');
+RESET lock_timeout;
+SELECT dblink_exec('holder', 'COMMIT');
+SELECT is((SELECT n FROM dblink_get_result('other') AS t(n bigint)), 1::bigint,
+          'once the holder lets go, the same run drops the month');
+SELECT * FROM dblink_get_result('other') AS t(n bigint);
+SELECT is(to_regclass('aeauth.' || :'old_part'), NULL, 'the month is gone');
+SELECT dblink_disconnect('holder');
 
 SELECT dblink_disconnect('other');
 SELECT * FROM finish();
