@@ -396,14 +396,17 @@ SQL
     log "pgbench during the drop exited $pgb_rc"; grep -v '^progress' "$work/during.out" | head -n 20 >&2
   fi
   left=$(q bench -c "SELECT count(*) FROM aeauth.user_audit_log WHERE expires_at <= now()")
-  worst=$(sed -n 's/^progress: .* s, \([0-9.]*\) tps.*/\1/p' "$work/during.out" | sort -g | head -n1)
-  worst_lat=$(sed -n 's/^progress: .* lat \([0-9.]*\) ms.*/\1/p' "$work/during.out" | sort -g | tail -n1)
+  # The first second is the clients' own ramp (new backends, first page faults; the maintenance
+  # starts at 3 s): left out of the worst second and worst latency.
+  worst=$(sed -n 's/^progress: .* s, \([0-9.]*\) tps.*/\1/p' "$work/during.out" | tail -n +2 | sort -g | head -n1)
+  worst_lat=$(sed -n 's/^progress: .* lat \([0-9.]*\) ms.*/\1/p' "$work/during.out" | tail -n +2 | sort -g | tail -n1)
   overall=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/during.out")
+  NOTES+=("A3 per-second tps of the 4 log_user_event clients (run_maintenance() starts at 3 s): $(sed -n 's/^progress: \([0-9.]*\) s, \([0-9.]*\) tps.*/\1 s \2/p' "$work/during.out" | tr '\n' ',' | sed 's/,$//; s/,/, /g')")
   row A2 "run_maintenance() drops a month of $expired expired events (ms; $left expired left)" 1 \
     "$(num "$drop_ms") ms" "1000 ms" "$(ratio "$drop_ms" 1000)" "<=1" "$(verdict "$(ratio "$drop_ms" 1000)" "<=1")"
   row A2a "audit retention's own time: its tasks ($audit_ms ms) and the commit that removes the files ($commit_ms ms) (ms; tasks of the whole run: $tasks_ms)" 1 \
     "$(num "$retention_ms") ms" "1000 ms" "$(ratio "$retention_ms" 1000)" info "-"
-  row A3 "log_user_event during the drop: worst second / whole 8 s run (worst latency ${worst_lat:-?} ms)" 4 \
+  row A3 "log_user_event during the drop: worst second (after the first) / whole 8 s run (worst latency ${worst_lat:-?} ms)" 4 \
     "$(num "${worst:-0}") tps" "$(num "${overall:-0}") tps" "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5" \
     "$(verdict "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5")"
 fi
