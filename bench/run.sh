@@ -471,19 +471,38 @@ SQL
   PGOPTIONS="-c synchronous_commit=off" pgbench -n -M prepared -c 4 -j 4 -T 8 -P 1 -f "$work/audit_aeauth.sql" bench >"$work/during.out" 2>&1 &
   pgbpid=$!
   sleep 3
-  drop_ms=$(q bench -c '\timing on' -c 'SELECT * FROM aeauth.run_maintenance()' | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+  # BEGIN; run_maintenance(); COMMIT, each timed: the files of dropped partitions are removed at
+  # commit (after the locks are released), so the commit belongs to the audit retention's time.
+  # From 1.7 run_maintenance() gives each task function's time (ms, on its first row).
+  if [ "$(q bench -c "SELECT 'ms' = ANY (proargnames) FROM pg_proc WHERE oid = 'aeauth.run_maintenance()'::regprocedure")" = t ]; then
+    msq="SELECT split_part(task, ':', 1), coalesce(ms, 0) FROM aeauth.run_maintenance()"
+  else
+    msq="SELECT split_part(task, ':', 1), 0 FROM aeauth.run_maintenance()"
+  fi
+  q bench -F ' ' -c '\timing on' -c 'BEGIN' -c "$msq" -c 'COMMIT' > "$work/maint.out"
+  read -r _ sel_ms commit_ms < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$work/maint.out" | tr '\n' ' '; echo)
+  drop_ms=$(awk -v a="$sel_ms" -v b="$commit_ms" 'BEGIN { printf "%.1f", a + b }')
+  # per concern: the sum of its task functions' times
+  tasks_ms=$(awk '$NF ~ /^[0-9.]+$/ && NF == 2 { t[$1] += $2 } END { for (k in t) printf "%s %.1f ms, ", k, t[k] }' "$work/maint.out" | sed 's/, $//')
+  audit_ms=$(awk '$1 == "audit" && NF == 2 { t += $2 } END { printf "%.1f", t }' "$work/maint.out")
+  retention_ms=$(awk -v a="$audit_ms" -v b="$commit_ms" 'BEGIN { printf "%.1f", a + b }')
   pgb_rc=0; wait "$pgbpid" || pgb_rc=$?
   if [ "$pgb_rc" -ne 0 ]; then
     NOTES+=("log_user_event clients during the drop: pgbench exit $pgb_rc: $(grep -v '^progress' "$work/during.out" | grep -i 'error\|abort' | head -n 3 | tr '\n' ' ')")
     log "pgbench during the drop exited $pgb_rc"; grep -v '^progress' "$work/during.out" | head -n 20 >&2
   fi
   left=$(q bench -c "SELECT count(*) FROM aeauth.user_audit_log WHERE expires_at <= now()")
-  worst=$(sed -n 's/^progress: .* s, \([0-9.]*\) tps.*/\1/p' "$work/during.out" | sort -g | head -n1)
-  worst_lat=$(sed -n 's/^progress: .* lat \([0-9.]*\) ms.*/\1/p' "$work/during.out" | sort -g | tail -n1)
+  # The first second is the clients' own ramp (new backends, first page faults; the maintenance
+  # starts at 3 s): left out of the worst second and worst latency.
+  worst=$(sed -n 's/^progress: .* s, \([0-9.]*\) tps.*/\1/p' "$work/during.out" | tail -n +2 | sort -g | head -n1)
+  worst_lat=$(sed -n 's/^progress: .* lat \([0-9.]*\) ms.*/\1/p' "$work/during.out" | tail -n +2 | sort -g | tail -n1)
   overall=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/during.out")
+  NOTES+=("A3 per-second tps of the 4 log_user_event clients (run_maintenance() starts at 3 s): $(sed -n 's/^progress: \([0-9.]*\) s, \([0-9.]*\) tps.*/\1 s \2/p' "$work/during.out" | tr '\n' ',' | sed 's/,$//; s/,/, /g')")
   row A2 "run_maintenance() drops a month of $expired expired events (ms; $left expired left)" 1 \
     "$(num "$drop_ms") ms" "1000 ms" "$(ratio "$drop_ms" 1000)" "<=1" "$(verdict "$(ratio "$drop_ms" 1000)" "<=1")"
-  row A3 "log_user_event during the drop: worst second / whole 8 s run (worst latency ${worst_lat:-?} ms)" 4 \
+  row A2a "audit retention's own time: its tasks ($audit_ms ms) and the commit that removes the files ($commit_ms ms) (ms; tasks of the whole run: $tasks_ms)" 1 \
+    "$(num "$retention_ms") ms" "1000 ms" "$(ratio "$retention_ms" 1000)" info "-"
+  row A3 "log_user_event during the drop: worst second (after the first) / whole 8 s run (worst latency ${worst_lat:-?} ms)" 4 \
     "$(num "${worst:-0}") tps" "$(num "${overall:-0}") tps" "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5" \
     "$(verdict "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5")"
 fi

@@ -7,6 +7,13 @@
  * ResultRelInfo, the relation's indexes, NOT NULL and CHECK constraints checked, index entries
  * made (unique ones enforced).  Rows are visible to the next command of the transaction.
  *
+ * The executor state of a relation (EState, ResultRelInfo, slot, IndexInfo of each index with
+ * its partial-index predicate, CHECK constraint states) is built once per backend and kept
+ * (1.7): a few relations per backend, each entry dropped when a relcache invalidation names
+ * the relation or one of its indexes (ALTER, DETACH, DROP, CREATE/DROP INDEX, REINDEX) or
+ * when the relation's index list no longer matches.  Only the index relations are opened per
+ * call (their locks and relcache references belong to the transaction).
+ *
  * The caller picks the relation and holds RowExclusiveLock on it (and on its partitioned
  * ancestors when it routed the row itself); it checks privileges; it falls back to SQL when
  * direct_usable() says no (triggers, row security, generated columns: things only the full
@@ -26,10 +33,18 @@
 
 typedef struct DirectInsert
 {
-	Relation	rel;
+	Oid			relid;			/* InvalidOid: free slot */
+	bool		valid;			/* false once an invalidation named relid or an index */
+	bool		in_use;			/* between direct_begin and direct_end (or transaction end) */
+	bool		cached;			/* a kept entry (false: a one-off, freed by direct_end) */
+	MemoryContext cxt;			/* everything below */
+	Relation	rel;			/* this call's relation (the caller's) */
 	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
+	ResultRelInfo *rri;			/* ri_IndexRelationDescs filled per call */
+	TupleTableSlot *slot;		/* over a copy of the relation's descriptor */
+	int			natts;
+	int			nindex;
+	Oid		   *indexoids;
 	bool		routed;			/* the caller chose this partition by its bounds */
 } DirectInsert;
 
@@ -41,7 +56,7 @@ typedef struct DirectInsert
 extern bool direct_usable(Relation rel);
 
 /*
- * Prepares inserts into rel (opened and locked RowExclusiveLock by the caller) and opens its
+ * Prepares an insert into rel (opened and locked RowExclusiveLock by the caller) and opens its
  * indexes.  routed: the caller chose rel, a partition, by its partition bounds under a lock on
  * the parent, as tuple routing does; the partition constraint is then not checked again (as
  * for routed rows in ExecInsert).  Otherwise a partition's constraint is checked.
@@ -51,7 +66,7 @@ extern DirectInsert *direct_begin(Relation rel, bool routed);
 /* Inserts one row: NOT NULL and CHECK constraints, heap tuple, index entries. */
 extern void direct_insert(DirectInsert *d, Datum *values, bool *isnull);
 
-/* Closes the indexes and frees the executor state (rel stays open: the caller closes it). */
+/* Closes the indexes (locks kept until transaction end); rel stays open: the caller closes it. */
 extern void direct_end(DirectInsert *d);
 
 extern void DirectInit(void);

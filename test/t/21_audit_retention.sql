@@ -15,7 +15,7 @@ CREATE FUNCTION pg_temp.task(t text) RETURNS bigint LANGUAGE sql AS
   'SELECT affected FROM pg_temp.last_run WHERE task = t';
 CREATE FUNCTION pg_temp.maint() RETURNS void LANGUAGE sql AS $$
   DELETE FROM pg_temp.last_run;
-  INSERT INTO pg_temp.last_run SELECT * FROM aeauth.run_maintenance();$$;
+  INSERT INTO pg_temp.last_run SELECT task, affected FROM aeauth.run_maintenance();$$;
 CREATE FUNCTION pg_temp.ins(expires timestamptz) RETURNS uuid LANGUAGE sql AS $$
   INSERT INTO aeauth.user_audit_log (event_type, event_category, action, status, created_at, expires_at)
   VALUES ('t', 'game', 't', 'success', now() - interval '400 days', expires) RETURNING id$$;
@@ -60,7 +60,7 @@ SELECT isnt(to_regclass('aeauth.' || (aeauth.audit_month_partition((now() - inte
 SELECT dblink_exec('locker', 'ROLLBACK');
 -- One run at a time: this transaction has run maintenance and holds its lock until it ends, so
 -- a run from another connection returns at once.
-SELECT results_eq($$SELECT * FROM dblink('locker', 'SELECT * FROM aeauth.run_maintenance()') AS t(task text, affected bigint)$$,
+SELECT results_eq($$SELECT * FROM dblink('locker', 'SELECT task, affected FROM aeauth.run_maintenance()') AS t(task text, affected bigint)$$,
                   $$VALUES ('skipped: another run_maintenance() is in progress'::text, 0::bigint)$$,
                   'a concurrent run_maintenance() does nothing and says so');
 SELECT dblink_disconnect('locker');
