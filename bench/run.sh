@@ -498,10 +498,15 @@ SQL
   worst_lat=$(sed -n 's/^progress: .* lat \([0-9.]*\) ms.*/\1/p' "$work/during.out" | tail -n +2 | sort -g | tail -n1)
   overall=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/during.out")
   NOTES+=("A3 per-second tps of the 4 log_user_event clients (run_maintenance() starts at 3 s): $(sed -n 's/^progress: \([0-9.]*\) s, \([0-9.]*\) tps.*/\1 s \2/p' "$work/during.out" | tr '\n' ',' | sed 's/,$//; s/,/, /g')")
-  row A2 "run_maintenance() drops a month of $expired expired events (ms; $left expired left)" 1 \
-    "$(num "$drop_ms") ms" "1000 ms" "$(ratio "$drop_ms" 1000)" "<=1" "$(verdict "$(ratio "$drop_ms" 1000)" "<=1")"
-  row A2a "audit retention's own time: its tasks ($audit_ms ms) and the commit that removes the files ($commit_ms ms) (ms; tasks of the whole run: $tasks_ms)" 1 \
-    "$(num "$retention_ms") ms" "1000 ms" "$(ratio "$retention_ms" 1000)" info "-"
+  # A2, the issue's figure: the time of removing the expired month (the audit retention tasks and
+  # the commit that removes its files); the whole run_maintenance(), whose other tasks (sessions
+  # after the refresh runs, login, passwords) depend on what other cases left, is A2a (info).
+  # Before 1.7 (no ms column) the tasks cannot be told apart: A2 is the whole run.
+  [ "$audit_ms" = "0.0" ] && retention_ms=$drop_ms
+  row A2 "removing a month of $expired expired events: the audit retention's tasks ($audit_ms ms) and the commit that removes the files ($commit_ms ms) (ms; $left expired left)" 1 \
+    "$(num "$retention_ms") ms" "1000 ms" "$(ratio "$retention_ms" 1000)" "<=1" "$(verdict "$(ratio "$retention_ms" 1000)" "<=1")"
+  row A2a "the whole run_maintenance() of that run, commit included (ms; tasks: $tasks_ms)" 1 \
+    "$(num "$drop_ms") ms" "1000 ms" "$(ratio "$drop_ms" 1000)" info "-"
   row A3 "log_user_event during the drop: worst second (after the first) / whole 8 s run (worst latency ${worst_lat:-?} ms)" 4 \
     "$(num "${worst:-0}") tps" "$(num "${overall:-0}") tps" "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5" \
     "$(verdict "$(ratio "${worst:-0}" "${overall:-1}")" ">=0.5")"
