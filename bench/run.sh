@@ -116,6 +116,7 @@ NOTES=("$HP_NOTE")
 
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$@"; }   # q DB [psql args]
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+ratio_exact() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.6f", a / b }'; }
 num() { awk -v a="$1" 'BEGIN { if (a >= 100) printf "%.0f", a; else printf "%.3g", a }'; }
 # median / min-max of numbers on stdin
 stats() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'; }
@@ -200,13 +201,16 @@ compare() {
   read -r am amin amax < <(stats < "${files[0]}")
   read -r bm bmin bmax < <(stats < "${files[1]}")
   if [ "$mode" = cost ]; then rt=$(ratio "$bm" "$am"); else rt=$(ratio "$am" "$bm"); fi
+  # the verdict on the unrounded ratio (1.053 against "<=1.05" fails, though it prints as 1.05)
+  local rx
+  if [ "$mode" = cost ]; then rx=$(ratio_exact "$bm" "$am"); else rx=$(ratio_exact "$am" "$bm"); fi
   a="$(num "$am") ($(num "$amin")-$(num "$amax"))"
   b="$(num "$bm") ($(num "$bmin")-$(num "$bmax"))"
   if [ ${#sides[@]} -eq 3 ]; then
     read -r cm cmin cmax < <(stats < "${files[2]}")
     extra="; seed $(num "$cm") ($(num "$cmin")-$(num "$cmax")), aeauth/seed $(ratio "$am" "$cm")x"
   fi
-  row "$id" "$label$extra" "$c" "$a" "$b" "$rt" "$target" "$(verdict "$rt" "$target")"
+  row "$id" "$label$extra" "$c" "$a" "$b" "$rt" "$target" "$(verdict "$rx" "$target")"
 }
 
 # ---- data -------------------------------------------------------------------------------------
