@@ -17,7 +17,6 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
-#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -30,12 +29,12 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "aeauth.h"
 #include "version.h"
 #include "guc.h"
+#include "plan.h"
 #include "session_internal.h"
 #include "token.h"
 
@@ -53,9 +52,6 @@ static AttrNumber att_id,
 static Oid	sessions_owner = InvalidOid;
 static SPIPlanPtr touch_plan = NULL;
 
-/* version_require("1.3") passed; forgotten on any invalidation of pg_proc, as version.c's. */
-static bool version_checked = false;
-
 static void
 validate_relcache_callback(Datum arg, Oid relid)
 {
@@ -63,17 +59,10 @@ validate_relcache_callback(Datum arg, Oid relid)
 		sessions_relid = access_idxid = InvalidOid;
 }
 
-static void
-validate_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
-{
-	version_checked = false;
-}
-
 void
 ValidateInit(void)
 {
 	CacheRegisterRelcacheCallback(validate_relcache_callback, (Datum) 0);
-	CacheRegisterSyscacheCallback(PROCOID, validate_proc_callback, (Datum) 0);
 }
 
 static AttrNumber
@@ -187,7 +176,6 @@ touch_session(const pg_uuid_t *id)
 {
 	Oid			types[1] = {UUIDOID};
 	Datum		values[1] = {UUIDPGetDatum(id)};
-	int			rc;
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
@@ -198,17 +186,13 @@ touch_session(const pg_uuid_t *id)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("aeauth: SPI_connect failed")));
+	plan_connect();
 	session_plan(&touch_plan,
 				 "UPDATE aeauth.user_sessions SET last_activity = pg_catalog.now()"
 				 " WHERE id" EQ "$1 AND last_activity OPERATOR(pg_catalog.<=)"
 				 "       (pg_catalog.now() OPERATOR(pg_catalog.-) interval '1 minute')",
 				 1, types);
-	rc = SPI_execute_plan(touch_plan, values, NULL, false, 1);
-	if (rc != SPI_OK_UPDATE)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
-						errmsg("aeauth: last_activity update failed: %s", SPI_result_code_string(rc))));
+	plan_exec(touch_plan, values, NULL, SPI_OK_UPDATE, 1);
 	SPI_finish();
 	AtEOXact_GUC(true, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
@@ -225,12 +209,7 @@ aeauth_validate_session(PG_FUNCTION_ARGS)
 	LiveSession s;
 	text	   *tok;
 
-	/* version_require reads the version and parses version strings: once until pg_proc changes */
-	if (!version_checked)
-	{
-		version_require("1.3");
-		version_checked = !creating_extension;
-	}
+	version_require("1.3");
 	/*
 	 * The result's descriptor is the one the caller expects (FunctionScan and ProjectSet both set
 	 * it): a copy of it instead of get_call_result_type()'s build from pg_proc on every call.

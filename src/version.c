@@ -77,6 +77,22 @@ version_read_installed(void)
 	sql_version_valid = true;
 }
 
+/* AEAUTH_VERSION as a number, parsed once. */
+static int
+library_version(void)
+{
+	static int	lib = -2;
+
+	if (lib == -2)
+		lib = version_number(AEAUTH_VERSION);
+	return lib;
+}
+
+/*
+ * Every min_sql and v the library asks for is a version of this library or an older one, so
+ * when the installed SQL is the library's own version (the common case, once a database is
+ * updated) every check passes without parsing anything: two comparisons per call.
+ */
 void
 version_require(const char *min_sql)
 {
@@ -84,8 +100,11 @@ version_require(const char *min_sql)
 		return;
 	if (!sql_version_valid)
 		version_read_installed();
+	Assert(version_number(min_sql) <= library_version());
+	if (sql_version == library_version())
+		return;
 
-	if (sql_version < 0 || sql_version > version_number(AEAUTH_VERSION))
+	if (sql_version < 0 || sql_version > library_version())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("aeauth library %s is older than the installed aeauth SQL objects (version %s)",
@@ -108,6 +127,9 @@ version_at_least(const char *v)
 {
 	if (!sql_version_valid)
 		version_read_installed();
+	Assert(version_number(v) <= library_version());
+	if (sql_version == library_version())
+		return true;
 	return sql_version >= version_number(v);
 }
 
