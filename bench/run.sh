@@ -10,7 +10,8 @@
 #   BENCH_SCALE=small ... (10 thousand users/sessions, 100 thousand audit rows: a quick check)
 #
 # Settings (environment): BENCH_SCALE full|small, BENCH_SECONDS (5) per pgbench run,
-# BENCH_ROUNDS (3), BENCH_WARM_SECONDS (leading seconds of each validate run left out: 2 with huge
+# BENCH_ROUNDS (3), BENCH_FINE_ROUNDS (6) and BENCH_FINE_SECONDS (3) for the P1 and L1 cases,
+# BENCH_WARM_SECONDS (leading seconds of each validate run left out: 2 with huge
 # pages, 10 without), BENCH_HUGE_PAGES (on|off),
 # BENCH_ONLY (space-separated groups: sessions audit password login durable
 # memory growth; default all), BENCH_CLIENTS ("2 8"), BENCH_SHARED_BUFFERS, BENCH_LEVELS, and for
@@ -26,6 +27,8 @@ T=${BENCH_SECONDS:-5}
 TRUN=$T
 TW=$(( T < 2 ? T : 2 ))   # warm-up run length
 ROUNDS=${BENCH_ROUNDS:-3}
+FINE_ROUNDS=${BENCH_FINE_ROUNDS:-6}   # the P1 and L1 cases: more, shorter runs (see there)
+FINE_T=${BENCH_FINE_SECONDS:-3}
 CLIENTS=${BENCH_CLIENTS:-2 8}
 ONLY=${BENCH_ONLY:-sessions audit password login durable memory growth}
 M_KIB=19456   # aeauth.argon2_memory_kib default: login, verify and hash cases run at the defaults
@@ -110,13 +113,16 @@ chmod 755 "$work"
 trap 'rm -rf "$work"; stop_cluster; restore_hugepages' EXIT
 cut -d' ' -f1 /proc/loadavg > "$work/load"
 gcc -O2 -Wall -Wextra -Werror -o "$work/sodium_ref" bench/sodium_ref.c -lsodium
+# libsodium from a bare C function in a backend (bench/sodium_fn.c): the P1 cases' third side
+gcc -O2 -fPIC -shared -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+  -I"$("$PG_CONFIG" --includedir-server)" -o "$work/sodium_fn.so" bench/sodium_fn.c -lsodium
 RESULTS=$work/results.tsv   # id, case, clients, aeauth, reference, ratio, target, verdict
 : > "$RESULTS"
 NOTES=("$HP_NOTE")
 
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d "$@"; }   # q DB [psql args]
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
-ratio_exact() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.6f", a / b }'; }
+ratio_exact() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.6f\n", a / b }'; }
 num() { awk -v a="$1" 'BEGIN { if (a >= 100) printf "%.0f", a; else printf "%.3g", a }'; }
 # median / min-max of numbers on stdin
 stats() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'; }
@@ -178,38 +184,52 @@ sodium() {   # sodium CLIENTS hash|verify: libsodium directly, run as a child of
 
 # compare ID CASE MODE TARGET CLIENTS SIDE_A SIDE_B [SIDE_C]
 #   SIDE_* are commands (eval'd, the client count appended after their first word).  A warm-up
-#   run of each side, then ROUNDS rounds A B (C) interleaved, so that load from elsewhere hits
-#   every side alike.  MODE tput: ratio = median A / median B (throughput, higher is better);
-#   MODE cost: ratio = median B / median A (A's time per operation over B's).  A third side is
-#   printed beside (the seed), as A / C throughput.
+#   run of each side, then ROUNDS rounds of the sides in turn, alternating the order (A B C, then
+#   C B A, ...), so that load from elsewhere, and any drift over the minutes a case takes, hits
+#   every side alike.  MODE tput: ratio = A / B (throughput, higher is better); MODE cost:
+#   ratio = B / A (A's time per operation over B's).  The ratio and the verdict are the median of
+#   the rounds' own ratios (each round's A against the B run next to it), which cancels the
+#   machine's slow swings better than a ratio of two medians taken minutes apart; the sides'
+#   medians and min-max are printed beside.  A third side is printed beside (the seed, or what
+#   THIRD_NAME says), as the median of the rounds' A / C throughput.
+#   Environment for one call: CMP_ROUNDS (rounds, default ROUNDS), CMP_T (seconds per run).
 compare() {
-  local id=$1 label=$2 mode=$3 target=$4 c=$5 r s x
-  local -a sides=("$6" "$7") files
+  local id=$1 label=$2 mode=$3 target=$4 c=$5 r s x nr=${CMP_ROUNDS:-$ROUNDS}
+  local -a sides=("$6" "$7") files order v
   [ $# -ge 8 ] && sides+=("$8")
-  log "$label, $c clients (synchronous_commit=$SYNC)"
+  log "$label, $c clients (synchronous_commit=$SYNC, $nr rounds)"
   cut -d' ' -f1 /proc/loadavg >> "$work/load"
+  local trun_saved=$TRUN
+  TRUN=${CMP_T:-$TRUN}
+  : > "$work/pair.ab"; : > "$work/pair.ac"
   for s in "${!sides[@]}"; do
     files[$s]=$work/side.$s; : > "${files[$s]}"
     RUN=$((RUN + 1)); x=${sides[$s]}; T=$TW; eval "${x%% *} $c ${x#* }" >/dev/null; T=$TRUN
   done
-  for r in $(seq "$ROUNDS"); do
-    for s in "${!sides[@]}"; do
-      RUN=$((RUN + 1)); x=${sides[$s]}; eval "${x%% *} $c ${x#* }" >> "${files[$s]}"
+  for r in $(seq "$nr"); do
+    if [ $((r % 2)) = 1 ]; then order=("${!sides[@]}"); else order=(); for s in "${!sides[@]}"; do order=("$s" "${order[@]}"); done; fi
+    for s in "${order[@]}"; do
+      RUN=$((RUN + 1)); x=${sides[$s]}; v[$s]=$(eval "${x%% *} $c ${x#* }"); echo "${v[$s]}" >> "${files[$s]}"
     done
+    if [ "$mode" = cost ]; then ratio_exact "${v[1]}" "${v[0]}" >> "$work/pair.ab"; else ratio_exact "${v[0]}" "${v[1]}" >> "$work/pair.ab"; fi
+    [ ${#sides[@]} -eq 3 ] && ratio_exact "${v[0]}" "${v[2]}" >> "$work/pair.ac"
   done
-  local a b rt extra=""
+  TRUN=$trun_saved T=$trun_saved
+  local a b rt rx extra="" pm pmin pmax
   read -r am amin amax < <(stats < "${files[0]}")
   read -r bm bmin bmax < <(stats < "${files[1]}")
-  if [ "$mode" = cost ]; then rt=$(ratio "$bm" "$am"); else rt=$(ratio "$am" "$bm"); fi
-  # the verdict on the unrounded ratio (1.053 against "<=1.05" fails, though it prints as 1.05)
-  local rx
-  if [ "$mode" = cost ]; then rx=$(ratio_exact "$bm" "$am"); else rx=$(ratio_exact "$am" "$bm"); fi
+  read -r pm pmin pmax < <(grep -v n/a "$work/pair.ab" | stats)
+  rx=${pm:-n/a}
+  rt=$(awk -v r="$rx" 'BEGIN { if (r == "n/a") print r; else printf "%.2f", r }')
   a="$(num "$am") ($(num "$amin")-$(num "$amax"))"
   b="$(num "$bm") ($(num "$bmin")-$(num "$bmax"))"
+  NOTES+=("$id, $c clients: the rounds' own ratios $(tr '\n' ' ' < "$work/pair.ab" | awk '{ for (i = 1; i <= NF; i++) printf "%s%.3f", (i > 1 ? ", " : ""), $i }') (median $(awk -v r="$rx" 'BEGIN { printf "%.3f", r }'))")
   if [ ${#sides[@]} -eq 3 ]; then
     read -r cm cmin cmax < <(stats < "${files[2]}")
-    extra="; seed $(num "$cm") ($(num "$cmin")-$(num "$cmax")), aeauth/seed $(ratio "$am" "$cm")x"
+    read -r qm qmin qmax < <(grep -v n/a "$work/pair.ac" | stats)
+    extra="; ${THIRD_NAME:-seed} $(num "$cm") ($(num "$cmin")-$(num "$cmax")), aeauth/${THIRD_NAME:-seed} $(awk -v r="$qm" 'BEGIN { printf "%.2f", r }')x"
   fi
+  # the verdict on the unrounded ratio (1.053 against "<=1.05" fails, though it prints as 1.05)
   row "$id" "$label$extra" "$c" "$a" "$b" "$rt" "$target" "$(verdict "$rx" "$target")"
 }
 
@@ -339,6 +359,13 @@ SELECT aeauth.hash_password('bench password ' || :i);
 SQL
 cat > "$work/verify.sql" <<'SQL'
 SELECT aeauth.verify_password('bench password', h) FROM bench_hash;
+SQL
+cat > "$work/hash_bare.sql" <<SQL
+\\set i random(1, 1000000000)
+SELECT public.bench_sodium_hash('bench password ' || :i, $M_KIB, $ITER);
+SQL
+cat > "$work/verify_bare.sql" <<'SQL'
+SELECT public.bench_sodium_verify('bench password', h) FROM bench_hash;
 SQL
 printf '%s\nSELECT aeauth.request_password_reset('"'"'u'"'"' || :u || '"'"'@x.com'"'"');\n' "$common" > "$work/reset_known.sql"
 # Unknown emails and identifiers sit next to real ones in the indexes ('u123x@x.com' beside
@@ -518,30 +545,47 @@ fi
 
 # ---- passwords ---------------------------------------------------------------------------------
 if want password; then
+  # Three sides: aeauth, libsodium in processes of its own (the reference), and libsodium from a
+  # bare C function in a backend (bench/sodium_fn.c; printed beside as "in a backend"): the
+  # first ratio is the target's, the second tells aeauth's own cost apart from the backend's.
+  # More and shorter rounds than the other cases: the target's margin (5 %) is narrower than
+  # the spread of single runs on this kind of machine (bench/README.md "1.8 P1 and L1").
+  q bench >/dev/null <<SQL
+CREATE FUNCTION public.bench_sodium_hash(text, int4, int4) RETURNS text
+  AS '$work/sodium_fn.so', 'bench_sodium_hash' LANGUAGE c STRICT;
+CREATE FUNCTION public.bench_sodium_verify(text, text) RETURNS bool
+  AS '$work/sodium_fn.so', 'bench_sodium_verify' LANGUAGE c STRICT;
+SQL
   for op in hash verify; do
     for c in $CLIENTS; do
-      compare P1 "${op}_password vs libsodium directly (m=$M_KIB KiB, t=$ITER)" tput "0.95-1.05" "$c" \
-        "pgb bench -f $work/$op.sql" "sodium $op"
+      CMP_ROUNDS=$FINE_ROUNDS CMP_T=$FINE_T THIRD_NAME="in a backend" \
+        compare P1 "${op}_password vs libsodium directly (m=$M_KIB KiB, t=$ITER)" tput "0.95-1.05" "$c" \
+        "pgb bench -f $work/$op.sql" "sodium $op" "pgb bench -f $work/${op}_bare.sql"
     done
   done
   for c in $CLIENTS; do
     compare P2 "request_password_reset: unknown vs known email (cost)" cost "0.9-1.1" "$c" \
       "pgb bench -f $work/reset_unknown.sql" "pgb bench -f $work/reset_known.sql"
   done
-  percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
+  # P2w (a CHECKPOINT first) runs after the login cases: a throughput case started right after
+  # a harness-made checkpoint pays a full-page image for every page it first touches, which
+  # the cases before it do not (L1 at 2 clients ran right after it until 1.7).
+  want login || percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
 fi
 
 # ---- login (1.4) -------------------------------------------------------------------------------
 if want login; then
   if has_login bench; then
     for c in $CLIENTS; do
-      compare L1 "login (success) vs one verify_password (cost, m=$M_KIB KiB, t=$ITER)" cost "<=1.05" "$c" \
+      CMP_ROUNDS=$FINE_ROUNDS CMP_T=$FINE_T \
+        compare L1 "login (success) vs one verify_password (cost, m=$M_KIB KiB, t=$ITER)" cost "<=1.05" "$c" \
         "pgb bench -f $work/login_ok.sql" "pgb bench -f $work/verify.sql"
     done
     for c in $CLIENTS; do
       compare L2 "login: unknown identifier vs wrong password (cost)" cost "0.9-1.1" "$c" \
         "pgb bench -f $work/login_unknown.sql" "pgb bench -f $work/login_wrong.sql"
     done
+    want password && percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
     percall_row L1w "login (success) vs one verify_password" 100 "$work/login_ok.sql" "$work/verify.sql" noratio
     percall_row L2w "login: unknown identifier vs wrong password" 100 "$work/login_unknown.sql" "$work/login_wrong.sql"
   else
@@ -678,7 +722,7 @@ echo
 echo "## aeauth bench: $(date -u '+%Y-%m-%d %H:%M UTC'), BENCH_SCALE=$SCALE, $(q bench -c "SELECT extversion FROM pg_extension WHERE extname = 'aeauth'") ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo
 read -r lm lmin lmax < <(stats < "$work/load")
-echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory, 1-minute load average during the run $lmin-$lmax (median $lm; this run's own clients count too); $USERS users, $SESSIONS sessions, $AUDIT audit events; ${T} s runs, $ROUNDS interleaved rounds after a warm-up, median (min-max); took ${elapsed} s."
+echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory, 1-minute load average during the run $lmin-$lmax (median $lm; this run's own clients count too); $USERS users, $SESSIONS sessions, $AUDIT audit events; ${T} s runs, $ROUNDS interleaved rounds after a warm-up (P1 and L1: $FINE_ROUNDS rounds of $FINE_T s), median (min-max), ratio = median of the rounds' own ratios; took ${elapsed} s."
 echo
 echo "| case | clients | aeauth | reference | ratio | target | result |"
 echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"

@@ -540,8 +540,9 @@ attempt_login(LoginAttempt *a, SessionTokens *tokens)
 		return LOGIN_LOCKED;
 	}
 
+	/* record_success's UPDATE holds the user's row lock and saw the account active. */
 	session_create(&a->user_id, a->ip, a->has_ip, a->user_agent, a->device_type,
-				   a->device_name, a->trusted, tokens);
+				   a->device_name, a->trusted, true, tokens);
 	audit_attempt(a, "success", needs_rehash ? "password_rehashed" : "password", "info",
 				  &tokens->session_id);
 	return LOGIN_OK;

@@ -320,7 +320,7 @@ session_check_device_fields(const char *device_type, const char *device_name)
 void
 session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user_agent,
 			   const char *device_type, const char *device_name, bool is_trusted,
-			   SessionTokens *out)
+			   bool user_locked, SessionTokens *out)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	TimestampTz absolute = now + USECS(aeauth_session_absolute_timeout_s);
@@ -338,6 +338,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 	plan_connect();
 
 	/* The user exists and is active; the lock serializes session creation per user. */
+	if (!user_locked)
 	{
 		Oid			types[1] = {UUIDOID};
 		Datum		values[1] = {UUIDPGetDatum(user_id)};
@@ -534,7 +535,8 @@ aeauth_create_session(PG_FUNCTION_ARGS)
 	version_require("1.3");
 	session_create(uid, PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), !PG_ARGISNULL(1),
 				   text_arg_or_null(fcinfo, 2), text_arg_or_null(fcinfo, 3),
-				   text_arg_or_null(fcinfo, 4), PG_ARGISNULL(5) ? false : PG_GETARG_BOOL(5), &t);
+				   text_arg_or_null(fcinfo, 4), PG_ARGISNULL(5) ? false : PG_GETARG_BOOL(5), false,
+				   &t);
 	session_emit_row(fcinfo, "ok", uid, &t);
 	explicit_bzero(t.access_token, strlen(t.access_token));
 	explicit_bzero(t.refresh_token, strlen(t.refresh_token));

@@ -31,7 +31,9 @@ typedef struct SessionTokens
  * score against the user's recent sessions, and an audit event.  When the user already has
  * aeauth.max_sessions_per_user live sessions, the least recently used ones are revoked
  * (revoked_by 'system', NOTIFY sent).  ip is an inet Datum used when has_ip; strings may be NULL.
- * Serialized per user by a row lock on aeauth.users.
+ * Serialized per user by a row lock on aeauth.users.  user_locked: the caller already holds
+ * that lock in this transaction (an UPDATE of the row, or FOR NO KEY UPDATE) and saw the user
+ * active under it, as login's success UPDATE does; the lock-and-check statement is skipped.
  */
 /*
  * Raises 22023 when device_type or device_name is longer than its column (50 / 100
@@ -42,7 +44,8 @@ extern void session_check_device_fields(const char *device_type, const char *dev
 
 extern void session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip,
 						   const char *user_agent, const char *device_type,
-						   const char *device_name, bool is_trusted, SessionTokens *out);
+						   const char *device_name, bool is_trusted, bool user_locked,
+						   SessionTokens *out);
 
 /*
  * Revokes the user's live sessions, all but except_id when that is not NULL, recording
