@@ -618,6 +618,7 @@ if want login; then
     percall_row L1w "login (success) vs one verify_password" 100 "$work/login_ok.sql" "$work/verify.sql" noratio
     percall_row L2w "login: unknown identifier vs wrong password" 100 "$work/login_unknown.sql" "$work/login_wrong.sql"
   else
+    want password && percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
     NOTES+=("login cases skipped: this aeauth version has no aeauth.login (1.4)")
   fi
 fi
