@@ -549,11 +549,10 @@ fi
 # ---- settle: the write cases' debris ----------------------------------------------------------
 # The refresh, audit and PK-update cases leave dead rows and unvacuumed pages behind (some
 # 900 thousand updated pgbench_accounts rows, 700 thousand refresh rotations, millions of audit
-# rows at full scale).  Autovacuum would work them off during the password and login cases,
-# on the same 2 cores, and unevenly over their rounds: the 1.7-era run read L1 1.08 / 1.06
-# there, while the login cases alone on freshly loaded data read 0.94 / 1.04 (bench/README.md
-# "L1 after the write cases").  A plain VACUUM ANALYZE of the benchmark database (no cost delay)
-# does that work before them, timed and noted.
+# rows at full scale), which autovacuum would otherwise work off during the later cases on the
+# same 2 cores; a plain VACUUM ANALYZE of the benchmark database does it first, timed and noted.
+# It did not change L1 by itself (bench/README.md "L1 after the write cases"); the prewarm below
+# did, at 2 clients.
 if want password || want login; then
   if want sessions || want audit; then
     log "settle: VACUUM ANALYZE of the benchmark database after the write cases, aeauth prewarmed"
@@ -575,7 +574,7 @@ if want password; then
   # bare C function in a backend (bench/sodium_fn.c; printed beside as "in a backend"): the
   # first ratio is the target's, the second tells aeauth's own cost apart from the backend's.
   # More and shorter rounds than the other cases: the target's margin (5 %) is narrower than
-  # the spread of single runs on this kind of machine (bench/README.md "1.8 P1 and L1").
+  # the spread of single runs on this kind of machine (bench/README.md "P1 and L1: paired rounds").
   q bench >/dev/null <<SQL
 CREATE FUNCTION public.bench_sodium_hash(text, int4, int4) RETURNS text
   AS '$work/sodium_fn.so', 'bench_sodium_hash' LANGUAGE c STRICT;
@@ -596,10 +595,6 @@ SQL
     compare P2 "request_password_reset: unknown vs known email (cost)" cost "0.9-1.1" "$c" \
       "pgb bench -f $work/reset_unknown.sql" "pgb bench -f $work/reset_known.sql"
   done
-  # P2w (a CHECKPOINT first) runs after the login cases: a throughput case started right after
-  # a harness-made checkpoint pays a full-page image for every page it first touches, which
-  # the cases before it do not (L1 at 2 clients ran right after it until 1.7).
-  want login || percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
 fi
 
 # ---- login (1.4) -------------------------------------------------------------------------------
@@ -614,14 +609,16 @@ if want login; then
       compare L2 "login: unknown identifier vs wrong password (cost)" cost "0.9-1.1" "$c" \
         "pgb bench -f $work/login_unknown.sql" "pgb bench -f $work/login_wrong.sql"
     done
-    want password && percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
     percall_row L1w "login (success) vs one verify_password" 100 "$work/login_ok.sql" "$work/verify.sql" noratio
     percall_row L2w "login: unknown identifier vs wrong password" 100 "$work/login_unknown.sql" "$work/login_wrong.sql"
   else
-    want password && percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
     NOTES+=("login cases skipped: this aeauth version has no aeauth.login (1.4)")
   fi
 fi
+# P2w (a CHECKPOINT first) runs after the login cases: a throughput case started right after a
+# harness-made checkpoint pays a full-page image for every page it first touches, which the
+# cases before it do not (L1 at 2 clients ran right after it until 1.7).
+want password && percall_row P2w "request_password_reset: unknown vs known email" 1000 "$work/reset_unknown.sql" "$work/reset_known.sql"
 
 # ---- durable cost: WAL and index bytes, from a fresh database, one client --------------------------
 # full_page_writes is turned off for these batches: full-page images depend on when the last
