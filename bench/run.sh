@@ -10,7 +10,7 @@
 #   BENCH_SCALE=small ... (10 thousand users/sessions, 100 thousand audit rows: a quick check)
 #
 # Settings (environment): BENCH_SCALE full|small, BENCH_SECONDS (5) per pgbench run,
-# BENCH_ROUNDS (3), BENCH_FINE_ROUNDS (6) and BENCH_FINE_SECONDS (3) for the P1 and L1 cases,
+# BENCH_ROUNDS (3), BENCH_PAIR_RUNS (3) and BENCH_PAIR_SECONDS (10) for the P1 and L1 cases,
 # BENCH_WARM_SECONDS (leading seconds of each validate run left out: 2 with huge
 # pages, 10 without), BENCH_HUGE_PAGES (on|off),
 # BENCH_ONLY (space-separated groups: sessions audit password login durable
@@ -27,8 +27,8 @@ T=${BENCH_SECONDS:-5}
 TRUN=$T
 TW=$(( T < 2 ? T : 2 ))   # warm-up run length
 ROUNDS=${BENCH_ROUNDS:-3}
-FINE_ROUNDS=${BENCH_FINE_ROUNDS:-6}   # the P1 and L1 cases: more, shorter runs (see there)
-FINE_T=${BENCH_FINE_SECONDS:-3}
+PAIR_RUNS=${BENCH_PAIR_RUNS:-3}        # the P1 and L1 cases: calls in turn (pair_case)
+PAIR_T=${BENCH_PAIR_SECONDS:-10}
 CLIENTS=${BENCH_CLIENTS:-2 8}
 ONLY=${BENCH_ONLY:-sessions audit password login durable memory growth}
 M_KIB=19456   # aeauth.argon2_memory_kib default: login, verify and hash cases run at the defaults
@@ -112,7 +112,7 @@ work=$(mktemp -d /tmp/aeauth-bench.XXXXXX)
 chmod 755 "$work"
 trap 'rm -rf "$work"; stop_cluster; restore_hugepages' EXIT
 cut -d' ' -f1 /proc/loadavg > "$work/load"
-gcc -O2 -Wall -Wextra -Werror -o "$work/sodium_ref" bench/sodium_ref.c -lsodium
+build_pair "$work/pair"   # the P1 and L1 cases' client
 # libsodium from a bare C function in a backend (bench/sodium_fn.c): the P1 cases' third side
 gcc -O2 -fPIC -shared -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
   -I"$("$PG_CONFIG" --includedir-server)" -o "$work/sodium_fn.so" bench/sodium_fn.c -lsodium
@@ -176,10 +176,15 @@ pgbw() {
   fi
   echo "$x"
 }
-sodium() {   # sodium CLIENTS hash|verify: libsodium directly, run as a child of a backend so that
-  # it is scheduled like the backends (autogroup), same parameters, same number of processes.
-  q bench -c "CREATE TEMP TABLE r (v float8)" \
-    -c "COPY r FROM PROGRAM '$work/sodium_ref $2 $1 $T $M_KIB $ITER'" -c "SELECT v FROM r"
+
+# case_start LABEL: logs the case and what autovacuum is doing as it starts (it shares the 2
+# cores with both sides), and samples the load average for the table's header.
+case_start() {
+  local x
+  log "$1"
+  x=$(q postgres -c "SELECT string_agg(regexp_replace(query, '^autovacuum: ', ''), '; ') FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+  [ -z "$x" ] || log "  autovacuum at the start: $x"
+  cut -d' ' -f1 /proc/loadavg >> "$work/load"
 }
 
 # compare ID CASE MODE TARGET CLIENTS SIDE_A SIDE_B [SIDE_C]
@@ -190,26 +195,19 @@ sodium() {   # sodium CLIENTS hash|verify: libsodium directly, run as a child of
 #   ratio = B / A (A's time per operation over B's).  The ratio and the verdict are the median of
 #   the rounds' own ratios (each round's A against the B run next to it), which cancels the
 #   machine's slow swings better than a ratio of two medians taken minutes apart; the sides'
-#   medians and min-max are printed beside.  A third side is printed beside (the seed, or what
-#   THIRD_NAME says), as the median of the rounds' A / C throughput.
-#   Environment for one call: CMP_ROUNDS (rounds, default ROUNDS), CMP_T (seconds per run).
+#   medians and min-max are printed beside.  A third side (the seed) is printed beside, as the
+#   median of the rounds' A / C throughput.
 compare() {
-  local id=$1 label=$2 mode=$3 target=$4 c=$5 r s x nr=${CMP_ROUNDS:-$ROUNDS}
+  local id=$1 label=$2 mode=$3 target=$4 c=$5 r s x
   local -a sides=("$6" "$7") files order v
   [ $# -ge 8 ] && sides+=("$8")
-  log "$label, $c clients (synchronous_commit=$SYNC, $nr rounds)"
-  # what autovacuum is doing as the case starts (it shares the 2 cores with both sides)
-  x=$(q postgres -c "SELECT string_agg(regexp_replace(query, '^autovacuum: ', ''), '; ') FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
-  [ -z "$x" ] || log "  autovacuum at the start: $x"
-  cut -d' ' -f1 /proc/loadavg >> "$work/load"
-  local trun_saved=$TRUN
-  TRUN=${CMP_T:-$TRUN}
+  case_start "$label, $c clients (synchronous_commit=$SYNC, $ROUNDS rounds)"
   : > "$work/pair.ab"; : > "$work/pair.ac"
   for s in "${!sides[@]}"; do
     files[$s]=$work/side.$s; : > "${files[$s]}"
     RUN=$((RUN + 1)); x=${sides[$s]}; T=$TW; eval "${x%% *} $c ${x#* }" >/dev/null; T=$TRUN
   done
-  for r in $(seq "$nr"); do
+  for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then order=("${!sides[@]}"); else order=(); for s in "${!sides[@]}"; do order=("$s" "${order[@]}"); done; fi
     for s in "${order[@]}"; do
       RUN=$((RUN + 1)); x=${sides[$s]}; v[$s]=$(eval "${x%% *} $c ${x#* }"); echo "${v[$s]}" >> "${files[$s]}"
@@ -217,7 +215,6 @@ compare() {
     if [ "$mode" = cost ]; then ratio_exact "${v[1]}" "${v[0]}" >> "$work/pair.ab"; else ratio_exact "${v[0]}" "${v[1]}" >> "$work/pair.ab"; fi
     [ ${#sides[@]} -eq 3 ] && ratio_exact "${v[0]}" "${v[2]}" >> "$work/pair.ac"
   done
-  TRUN=$trun_saved T=$trun_saved
   local a b rt rx extra="" pm pmin pmax
   read -r am amin amax < <(stats < "${files[0]}")
   read -r bm bmin bmax < <(stats < "${files[1]}")
@@ -230,10 +227,47 @@ compare() {
   if [ ${#sides[@]} -eq 3 ]; then
     read -r cm cmin cmax < <(stats < "${files[2]}")
     read -r qm qmin qmax < <(grep -v n/a "$work/pair.ac" | stats)
-    extra="; ${THIRD_NAME:-seed} $(num "$cm") ($(num "$cmin")-$(num "$cmax")), aeauth/${THIRD_NAME:-seed} $(awk -v r="$qm" 'BEGIN { printf "%.2f", r }')x"
+    extra="; seed $(num "$cm") ($(num "$cmin")-$(num "$cmax")), aeauth/seed $(awk -v r="$qm" 'BEGIN { printf "%.2f", r }')x"
   fi
   # the verdict on the unrounded ratio (1.053 against "<=1.05" fails, though it prints as 1.05)
   row "$id" "$label$extra" "$c" "$a" "$b" "$rt" "$target" "$(verdict "$rx" "$target")"
+}
+
+# pair_case ID CASE MODE TARGET CLIENTS SIDE_A SIDE_B [SIDE_C NAME_C]
+#   Calls in turn (bench/pair.c): CLIENTS workers each call A and B alternately and time every
+#   call, PAIR_RUNS runs of PAIR_T seconds (the first 2 s of each left out).  For the P1 and L1
+#   targets, whose 5 % margin is narrower than the spread of separate runs on this kind of
+#   machine (bench/README.md "P1 and L1: calls in turn"): calls alternating every few tens of
+#   milliseconds see the same machine.  SIDE_* are pair.c's sides (sql:..., sodium-hash:...,
+#   sodium-verify:...).  MODE tput: ratio = B's time per call / A's (A's throughput over B's);
+#   cost: A's time / B's.  The ratio and the verdict are over all the runs' calls; each run's
+#   ratio and standard error are in the notes.  SIDE_C: one run of A against it, printed beside.
+pair_run() {   # pair_run CLIENTS SIDE_A SIDE_B: "ratio se pairs a_ms b_ms" (A's time / B's)
+  PGOPTIONS="-c synchronous_commit=$SYNC" "$work/pair" bench "$1" "$PAIR_T" 2 "$USERS" "$2" "$3" ||
+    { log "pair $2 / $3 failed"; echo "0 0 0 0 0"; }
+}
+pair_case() {
+  local id=$1 label=$2 mode=$3 target=$4 c=$5 r out ratio se n am bm sa=0 sb=0 nt=0 runs="" rx extra=""
+  case_start "$label, $c clients (calls in turn, $PAIR_RUNS runs of $PAIR_T s)"
+  for r in $(seq "$PAIR_RUNS"); do
+    out=$(pair_run "$c" "$6" "$7")
+    read -r ratio se n am bm <<< "$out"
+    sa=$(awk -v s="$sa" -v m="$am" -v n="$n" 'BEGIN { printf "%.6f", s + m * n }')
+    sb=$(awk -v s="$sb" -v m="$bm" -v n="$n" 'BEGIN { printf "%.6f", s + m * n }')
+    nt=$(( nt + n ))
+    runs="$runs${runs:+, }$(awk -v r="$ratio" -v e="$se" -v n="$n" -v m="$mode" 'BEGIN { if (m == "tput" && r > 0) { e = e / (r * r); r = 1 / r } printf "%.3f +- %.3f (%d pairs)", r, e, n }')"
+  done
+  # A's total time over B's (cost), or its inverse (tput)
+  rx=$(awk -v a="$sa" -v b="$sb" -v m="$mode" 'BEGIN { if (a == 0 || b == 0) print "n/a"; else printf "%.6f", (m == "tput" ? b / a : a / b) }')
+  if [ $# -ge 9 ]; then
+    read -r ratio se n am bm <<< "$(pair_run "$c" "$6" "$8")"
+    extra="; aeauth/$9 $(awk -v r="$ratio" -v m="$mode" 'BEGIN { if (r == 0) print "n/a"; else printf "%.3f", (m == "tput" ? 1 / r : r) }')x (one run)"
+  fi
+  NOTES+=("$id, $c clients, calls in turn: each run's ratio $runs; all runs $(awk -v r="$rx" 'BEGIN { printf "%.3f", r }')")
+  # the verdict on the unrounded ratio, as in compare()
+  row "$id" "$label$extra" "$c" "$(awk -v s="$sa" -v n="$nt" 'BEGIN { if (n) printf "%.2f ms", s / n; else print "n/a" }')" \
+    "$(awk -v s="$sb" -v n="$nt" 'BEGIN { if (n) printf "%.2f ms", s / n; else print "n/a" }')" \
+    "$(awk -v r="$rx" 'BEGIN { if (r == "n/a") print r; else printf "%.2f", r }')" "$target" "$(verdict "$rx" "$target")"
 }
 
 # ---- data -------------------------------------------------------------------------------------
@@ -356,19 +390,8 @@ printf '%s\nSELECT aeauth.log_user_event(%s);\n' "$common" "$args" > "$work/audi
 printf '%s\nSELECT seed.log_user_event(%s);\n' "$common" "$args" > "$work/audit_seed.sql"
 printf '%s\nINSERT INTO public.bare_audit (user_id, session_id, event_type, event_category, action, status, ip_address, user_agent, metadata, severity, expires_at) VALUES (%s, now() + interval '"'"'90 days'"'"');\n' \
   "$common" "$args" > "$work/audit_bare.sql"
-cat > "$work/hash.sql" <<'SQL'
-\set i random(1, 1000000000)
-SELECT aeauth.hash_password('bench password ' || :i);
-SQL
 cat > "$work/verify.sql" <<'SQL'
 SELECT aeauth.verify_password('bench password', h) FROM bench_hash;
-SQL
-cat > "$work/hash_bare.sql" <<SQL
-\\set i random(1, 1000000000)
-SELECT public.bench_sodium_hash('bench password ' || :i, $M_KIB, $ITER);
-SQL
-cat > "$work/verify_bare.sql" <<'SQL'
-SELECT public.bench_sodium_verify('bench password', h) FROM bench_hash;
 SQL
 printf '%s\nSELECT aeauth.request_password_reset('"'"'u'"'"' || :u || '"'"'@x.com'"'"');\n' "$common" > "$work/reset_known.sql"
 # Unknown emails and identifiers sit next to real ones in the indexes ('u123x@x.com' beside
@@ -570,26 +593,22 @@ fi
 
 # ---- passwords ---------------------------------------------------------------------------------
 if want password; then
-  # Three sides: aeauth, libsodium in processes of its own (the reference), and libsodium from a
-  # bare C function in a backend (bench/sodium_fn.c; printed beside as "in a backend"): the
-  # first ratio is the target's, the second tells aeauth's own cost apart from the backend's.
-  # More and shorter rounds than the other cases: the target's margin (5 %) is narrower than
-  # the spread of single runs on this kind of machine (bench/README.md "P1 and L1: paired rounds").
+  # Calls in turn (pair_case): aeauth's call against libsodium's in the client process itself,
+  # same parameters (the reference), and for the hash cells a third side printed beside:
+  # libsodium from a bare C function in a backend (bench/sodium_fn.c, "in a backend"), which
+  # tells aeauth's own cost apart from a server backend's.
   q bench >/dev/null <<SQL
 CREATE FUNCTION public.bench_sodium_hash(text, int4, int4) RETURNS text
   AS '$work/sodium_fn.so', 'bench_sodium_hash' LANGUAGE c STRICT;
-CREATE FUNCTION public.bench_sodium_verify(text, text) RETURNS bool
-  AS '$work/sodium_fn.so', 'bench_sodium_verify' LANGUAGE c STRICT;
 SQL
-  for op in hash verify; do
-    for c in $CLIENTS; do
-      # the third side for the hash cells only (the verify cells' is the same comparison, and
-      # the harness stays under 30 minutes)
-      third=(); [ "$op" = hash ] && third=("pgb bench -f $work/${op}_bare.sql")
-      CMP_ROUNDS=$FINE_ROUNDS CMP_T=$FINE_T THIRD_NAME="in a backend" \
-        compare P1 "${op}_password vs libsodium directly (m=$M_KIB KiB, t=$ITER)" tput "0.95-1.05" "$c" \
-        "pgb bench -f $work/$op.sql" "sodium $op" "${third[@]}"
-    done
+  for c in $CLIENTS; do
+    pair_case P1 "hash_password vs libsodium directly (m=$M_KIB KiB, t=$ITER; ms per call)" tput "0.95-1.05" "$c" \
+      "sql:SELECT aeauth.hash_password('bench password ' || \$1)" "sodium-hash:$M_KIB:$ITER" \
+      "sql:SELECT public.bench_sodium_hash('bench password ' || \$1, $M_KIB, $ITER)" "in a backend"
+  done
+  for c in $CLIENTS; do
+    pair_case P1 "verify_password vs libsodium directly (m=$M_KIB KiB, t=$ITER; ms per call)" tput "0.95-1.05" "$c" \
+      "sql:SELECT aeauth.verify_password('bench password', h) FROM public.bench_hash" "sodium-verify:$M_KIB:$ITER"
   done
   for c in $CLIENTS; do
     compare P2 "request_password_reset: unknown vs known email (cost)" cost "0.9-1.1" "$c" \
@@ -601,9 +620,9 @@ fi
 if want login; then
   if has_login bench; then
     for c in $CLIENTS; do
-      CMP_ROUNDS=$FINE_ROUNDS CMP_T=$FINE_T \
-        compare L1 "login (success) vs one verify_password (cost, m=$M_KIB KiB, t=$ITER)" cost "<=1.05" "$c" \
-        "pgb bench -f $work/login_ok.sql" "pgb bench -f $work/verify.sql"
+      pair_case L1 "login (success) vs one verify_password (cost, m=$M_KIB KiB, t=$ITER; ms per call)" cost "<=1.05" "$c" \
+        "sql:SELECT status FROM aeauth.login('u' || \$1, 'bench password', '10.0.0.0'::inet + \$2, 'bench-agent/1.0', 'desktop', 'bench')" \
+        "sql:SELECT aeauth.verify_password('bench password', h) FROM public.bench_hash"
     done
     for c in $CLIENTS; do
       compare L2 "login: unknown identifier vs wrong password (cost)" cost "0.9-1.1" "$c" \
@@ -749,14 +768,15 @@ echo
 echo "## aeauth bench: $(date -u '+%Y-%m-%d %H:%M UTC'), BENCH_SCALE=$SCALE, $(q bench -c "SELECT extversion FROM pg_extension WHERE extname = 'aeauth'") ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo
 read -r lm lmin lmax < <(stats < "$work/load")
-echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory, 1-minute load average during the run $lmin-$lmax (median $lm; this run's own clients count too); $USERS users, $SESSIONS sessions, $AUDIT audit events; ${T} s runs, $ROUNDS interleaved rounds after a warm-up (P1 and L1: $FINE_ROUNDS rounds of $FINE_T s), median (min-max), ratio = median of the rounds' own ratios; took ${elapsed} s."
+echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory, 1-minute load average during the run $lmin-$lmax (median $lm; this run's own clients count too); $USERS users, $SESSIONS sessions, $AUDIT audit events; ${T} s runs, $ROUNDS interleaved rounds after a warm-up, median (min-max), ratio = median of the rounds' own ratios (P1 and L1: calls in turn, $PAIR_RUNS runs of $PAIR_T s, ratio over all their calls); took ${elapsed} s."
 echo
 echo "| case | clients | aeauth | reference | ratio | target | result |"
 echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
 awk -F'\t' '{ printf "| %s %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, ($7 == "info" ? "(info)" : $7), $8 }' "$RESULTS"
 echo
-echo "Throughputs in transactions per second (P1 reference: libsodium operations per second). Ratio:"
-echo "aeauth / reference throughput, or for (cost) and (time) rows aeauth's time per call over the reference's."
+echo "Throughputs in transactions per second; P1 and L1: ms per call with the calls in turn (P1 reference: libsodium"
+echo "called in the client process). Ratio: aeauth / reference throughput, or for (cost) and (time) rows aeauth's time"
+echo "per call over the reference's."
 if [ ${#GROWTH[@]} -gt 0 ]; then
   echo
   echo "Growth (2 clients):"

@@ -1,12 +1,11 @@
 /*
  * sodium_fn.c: a second reference for bench/run.sh's P1 cases -- libsodium's argon2id called
  * from a bare C function inside a PostgreSQL backend, with nothing of aeauth around it (no
- * normalization, no policy, no GUCs, no version check).  Against it, hash_password and
- * verify_password show what aeauth itself adds; against bench/sodium_ref.c (the same calls in
- * processes of their own) what running inside a server backend adds.  Built and loaded by the
+ * normalization, no policy, no GUCs, no version check).  Against it, hash_password shows what
+ * aeauth itself adds; against libsodium called in the client process (bench/pair.c) what
+ * running inside a server backend adds.  Built and loaded by the
  * harness only (CREATE FUNCTION ... LANGUAGE C in the benchmark's own database).
  *   bench_sodium_hash(password text, memory_kib int4, iterations int4) RETURNS text
- *   bench_sodium_verify(password text, hash text) RETURNS bool
  */
 #include "postgres.h"
 
@@ -18,7 +17,6 @@
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(bench_sodium_hash);
-PG_FUNCTION_INFO_V1(bench_sodium_verify);
 
 Datum
 bench_sodium_hash(PG_FUNCTION_ARGS)
@@ -33,15 +31,4 @@ bench_sodium_hash(PG_FUNCTION_ARGS)
 							  crypto_pwhash_ALG_ARGON2ID13) != 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("crypto_pwhash_str_alg failed")));
 	PG_RETURN_TEXT_P(cstring_to_text(out));
-}
-
-Datum
-bench_sodium_verify(PG_FUNCTION_ARGS)
-{
-	text	   *pw = PG_GETARG_TEXT_PP(0);
-	char	   *hash = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-	if (sodium_init() < 0)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("sodium_init failed")));
-	PG_RETURN_BOOL(crypto_pwhash_str_verify(hash, VARDATA_ANY(pw), VARSIZE_ANY_EXHDR(pw)) == 0);
 }

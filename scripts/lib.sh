@@ -40,6 +40,13 @@ build_and_install() {
   make -s PG_CONFIG="$PG_CONFIG" ${AEAUTH_MAKEFLAGS:-} install >/dev/null
 }
 
+# build_pair OUT: the benchmark's calls-in-turn client, bench/pair.c (libpq, which comes with
+# the server headers, and libsodium).
+build_pair() {
+  gcc -O2 -Wall -Wextra -Werror -I"$("$PG_CONFIG" --includedir)" -I/usr/include/postgresql \
+    -o "$1" bench/pair.c -lpq -lsodium -lm
+}
+
 # start_cluster [extra postgres -c settings...]
 # initdb + pg_ctl as user postgres in a private folder, listening only on a unix socket there.
 start_cluster() {

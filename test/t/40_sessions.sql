@@ -1,7 +1,7 @@
 -- Sessions (1.3): tokens, validation, expiry limits, rotation, reuse, logout, revocation,
 -- eviction, risk, identity.  Time is moved by rewriting stored timestamps, never by sleeping.
 BEGIN;
-SELECT plan(107);
+SELECT plan(111);
 
 INSERT INTO aeauth.users (id, email, username, password_hash) VALUES
   ('00000000-0000-0000-0000-0000000000a1', 'alice@x.com', 'alice', 'x'),
@@ -212,6 +212,16 @@ SELECT is((SELECT status || '/' || revoked_by FROM aeauth.user_sessions WHERE id
           'the least recently used one was revoked');
 SELECT set_eq($$SELECT session_id FROM aeauth.list_sessions('00000000-0000-0000-0000-0000000000b0')$$,
               $$SELECT session_id FROM m WHERE g <> 2 UNION ALL SELECT session_id FROM m4$$, 'the others are live');
+SELECT is((SELECT metadata::text FROM aeauth.user_audit_log
+            WHERE event_type = 'session_evicted' AND user_id = '00000000-0000-0000-0000-0000000000b0'),
+          '{"count": 1, "max_sessions_per_user": 3}', 'the eviction is audited once, with its count and the limit');
+SET LOCAL aeauth.max_sessions_per_user = 0;
+CREATE TEMP TABLE m0 AS SELECT g, c.* FROM generate_series(1, 2) g,
+  LATERAL aeauth.create_session('00000000-0000-0000-0000-0000000000b0', device_name => 'z' || g) c;
+INSERT INTO seen SELECT access_token FROM m0 UNION ALL SELECT refresh_token FROM m0;
+SELECT is((SELECT count(*)::int FROM aeauth.list_sessions('00000000-0000-0000-0000-0000000000b0')), 5,
+          'aeauth.max_sessions_per_user = 0: no limit, nothing evicted');
+RESET aeauth.max_sessions_per_user;
 
 -- ---- risk --------------------------------------------------------------------------------
 CREATE TEMP TABLE k AS
@@ -227,6 +237,15 @@ SELECT is((SELECT risk_score FROM aeauth.list_sessions('00000000-0000-0000-0000-
           100, 'risk visible in list_sessions');
 SELECT is((SELECT (metadata->>'risk_score')::int FROM aeauth.user_audit_log WHERE event_type = 'session_created' AND session_id = (SELECT session_id FROM k WHERE n = 4)),
           100, 'and in the audit metadata');
+SELECT results_eq($$SELECT (a.metadata->'risk_reasons')::text FROM k JOIN aeauth.user_audit_log a
+                      ON a.session_id = k.session_id AND a.event_type = 'session_created' ORDER BY k.n$$,
+                  $$VALUES ('[]'), ('["new_user_agent"]'), ('["new_network"]'), ('["new_network", "new_device", "new_user_agent"]')$$,
+                  'the audit metadata names the risk reasons');
+CREATE TEMP TABLE k5 AS SELECT * FROM aeauth.create_session('00000000-0000-0000-0000-0000000000a1', NULL, 'Other/3', 'console', 'Deck');
+INSERT INTO seen SELECT access_token FROM k5 UNION ALL SELECT refresh_token FROM k5;
+SELECT is((SELECT (metadata->'risk_reasons')::text || ' ' || (metadata->>'risk_score') FROM aeauth.user_audit_log
+            WHERE event_type = 'session_created' AND session_id = (SELECT session_id FROM k5)),
+          '["new_device", "new_user_agent"] 50', 'without an IP the network is no reason (30 + 20)');
 SET LOCAL aeauth.session_risk_threshold = 30;
 SELECT ok((SELECT is_suspicious FROM aeauth.create_session('00000000-0000-0000-0000-0000000000a1', '198.51.100.7', 'GameClient/1.0', 'mobile', 'Pixel')),
           'aeauth.session_risk_threshold decides what is suspicious (40 > 30)');
