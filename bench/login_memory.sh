@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # L1 against argon2's memory: a successful login against one verify_password, calls in turn
 # (bench/pair.c), at several aeauth.argon2_memory_kib values (t=2), U users per value, C clients,
-# R rounds.  Prints the ratio and login's time beyond the verification in ms.  What it shows
+# R rounds, SESSIONS_PER_USER live sessions per user beforehand (0; at the default
+# aeauth.max_sessions_per_user, 10, every login also evicts the oldest).  Prints the ratio and
+# login's time beyond the verification in ms.  What it shows
 # (bench/README.md "L1: calls in turn"): the work a login does besides the hash costs about the
 # same in ms while argon2's memory fits in the CPU caches, and several times more once argon2
 # streams more memory than they hold, which evicts everything the login's statements then use.
@@ -17,7 +19,7 @@ start_cluster synchronous_commit=off shared_buffers=1GB
 work=$(mktemp -d /tmp/aeauth-lmem.XXXXXX); chmod 755 "$work"
 trap 'rm -rf "$work"; stop_cluster' EXIT
 build_pair "$work/pair"
-U=${U:-10000} C=${C:-2} R=${R:-2} S=${S:-8}
+U=${U:-10000} C=${C:-2} R=${R:-2} S=${S:-8} SPU=${SESSIONS_PER_USER:-0}
 MS=${MS:-1024 4096 19456 65536}
 psql -qX -c "CREATE DATABASE bench"
 psql -qX -d bench -c "CREATE EXTENSION aeauth CASCADE"
@@ -29,6 +31,12 @@ CREATE TABLE h$m AS SELECT aeauth.hash_password('bench password') AS h;
 INSERT INTO aeauth.users (id, email, username, password_hash)
 SELECT gen_random_uuid(), 'm${m}x' || g || '@x.com', 'm${m}x' || g, (SELECT h FROM h$m)
   FROM generate_series(1, $U) g;
+SET session_replication_role = replica;   -- set-wise, as bench/run.sh loads them
+INSERT INTO aeauth.user_sessions (user_id, access_token_hash, refresh_token_hash, access_expires_at, expires_at, last_activity)
+SELECT u.id, sha256(convert_to('aea_' || u.id || '_' || g, 'UTF8')), sha256(convert_to('aer_' || u.id || '_' || g, 'UTF8')),
+       now() + interval '1 hour', now() + interval '30 days', now() - interval '1 minute'
+  FROM aeauth.users u, generate_series(1, $SPU) g
+ WHERE u.username LIKE 'm${m}x%';
 SQL
 done
 psql -qX -d bench -c "VACUUM ANALYZE"
