@@ -35,6 +35,7 @@
 #include <libpq-fe.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@ typedef struct Record
 
 static const char *db;
 static long users;
+static int	failed_fd = -1;		/* a worker before the start: where to say it failed */
 
 static double
 now(void)
@@ -80,6 +82,9 @@ static void
 die(const char *what, const char *detail)
 {
 	fprintf(stderr, "pair: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+	/* a worker that fails before the start tells the parent, which would wait for it forever */
+	if (failed_fd >= 0 && write(failed_fd, "x", 1) != 1)
+		fprintf(stderr, "pair: could not report the failure\n");
 	_exit(1);
 }
 
@@ -145,13 +150,15 @@ call(PGconn *conn, Side *s)
 static void
 worker(int id, Side *sides, double seconds, double warm, int out, int ready, int go)
 {
-	PGconn	   *conn = PQconnectdb("");
+	PGconn	   *conn;
 	const Oid	types[2] = {20, 20};	/* int8 */
 	Record		r = {0, 0, 0};
 	double		start, end;
 	char		c;
 
 	(void) setsid();
+	failed_fd = ready;
+	conn = PQconnectdb("");
 	if (PQstatus(conn) != CONNECTION_OK)
 		die("connection failed", PQerrorMessage(conn));
 	for (int i = 0; i < 2; i++)
@@ -165,7 +172,10 @@ worker(int id, Side *sides, double seconds, double warm, int out, int ready, int
 			die(sides[i].sql, PQerrorMessage(conn));
 		PQclear(res);
 	}
-	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 0)
+	if (write(ready, "r", 1) != 1)
+		die("barrier", strerror(errno));
+	failed_fd = -1;
+	if (read(go, &c, 1) != 0)
 		die("barrier", strerror(errno));
 	start = now();
 	end = start + warm + seconds;
@@ -206,6 +216,7 @@ main(int argc, char **argv)
 	double		sa = 0, sb = 0, ratio, var = 0, se;
 	long		pairs = 0;
 	int			status, failed = 0;
+	pid_t		pids[256];
 
 	if (argc != 8 || sodium_init() < 0)
 	{
@@ -217,7 +228,7 @@ main(int argc, char **argv)
 	seconds = atof(argv[3]);
 	warm = atof(argv[4]);
 	users = atol(argv[5]);
-	if (clients < 1 || seconds <= 0 || users < 1 || setenv("PGDATABASE", db, 1) != 0)
+	if (clients < 1 || clients > 256 || seconds <= 0 || users < 1 || setenv("PGDATABASE", db, 1) != 0)
 		die("bad arguments", NULL);
 	parse_side(&sides[0], argv[6], "a");
 	parse_side(&sides[1], argv[7], "b");
@@ -226,25 +237,30 @@ main(int argc, char **argv)
 		die("pipe", strerror(errno));
 	for (int c = 0; c < clients; c++)
 	{
-		pid_t		pid = fork();
-
-		if (pid < 0)
+		pids[c] = fork();
+		if (pids[c] < 0)
 			die("fork", strerror(errno));
-		if (pid == 0)
+		if (pids[c] == 0)
 		{
 			close(fds[0]);
 			close(go[1]);
+			close(ready[0]);
 			worker(c, sides, seconds, warm, fds[1], ready[1], go[0]);
 		}
 	}
 	close(fds[1]);
 	close(go[0]);
+	close(ready[1]);
 	for (int c = 0; c < clients; c++)
 	{
 		char		x;
 
-		if (read(ready[0], &x, 1) != 1)
+		if (read(ready[0], &x, 1) != 1 || x != 'r')
+		{
+			for (int k = 0; k < clients; k++)
+				kill(pids[k], SIGTERM);
 			die("a worker failed before the start", NULL);
+		}
 	}
 	close(go[1]);				/* EOF on go: everybody starts */
 	while (read(fds[0], &r, sizeof(r)) == sizeof(r))

@@ -247,7 +247,7 @@ pair_run() {   # pair_run CLIENTS SIDE_A SIDE_B: "ratio se pairs a_ms b_ms" (A's
     { log "pair $2 / $3 failed"; echo "0 0 0 0 0"; }
 }
 pair_case() {
-  local id=$1 label=$2 mode=$3 target=$4 c=$5 r out ratio se n am bm sa=0 sb=0 nt=0 runs="" rx extra=""
+  local id=$1 label=$2 mode=$3 target=$4 c=$5 r out ratio se n am bm sa=0 sb=0 nt=0 runs="" rx extra="" failed=0
   case_start "$label, $c clients (calls in turn, $PAIR_RUNS runs of $PAIR_T s)"
   for r in $(seq "$PAIR_RUNS"); do
     out=$(pair_run "$c" "$6" "$7")
@@ -255,15 +255,17 @@ pair_case() {
     sa=$(awk -v s="$sa" -v m="$am" -v n="$n" 'BEGIN { printf "%.6f", s + m * n }')
     sb=$(awk -v s="$sb" -v m="$bm" -v n="$n" 'BEGIN { printf "%.6f", s + m * n }')
     nt=$(( nt + n ))
+    [ "$n" -gt 0 ] || failed=1
     runs="$runs${runs:+, }$(awk -v r="$ratio" -v e="$se" -v n="$n" -v m="$mode" 'BEGIN { if (m == "tput" && r > 0) { e = e / (r * r); r = 1 / r } printf "%.3f +- %.3f (%d pairs)", r, e, n }')"
   done
   # A's total time over B's (cost), or its inverse (tput)
-  rx=$(awk -v a="$sa" -v b="$sb" -v m="$mode" 'BEGIN { if (a == 0 || b == 0) print "n/a"; else printf "%.6f", (m == "tput" ? b / a : a / b) }')
+  # (a failed run makes the case an ERROR, not a verdict on the runs that worked)
+  rx=$(awk -v a="$sa" -v b="$sb" -v m="$mode" -v f="$failed" 'BEGIN { if (f || a == 0 || b == 0) print "n/a"; else printf "%.6f", (m == "tput" ? b / a : a / b) }')
   if [ $# -ge 9 ]; then
     read -r ratio se n am bm <<< "$(pair_run "$c" "$6" "$8")"
     extra="; aeauth/$9 $(awk -v r="$ratio" -v m="$mode" 'BEGIN { if (r == 0) print "n/a"; else printf "%.3f", (m == "tput" ? 1 / r : r) }')x (one run)"
   fi
-  NOTES+=("$id, $c clients, calls in turn: each run's ratio $runs; all runs $(awk -v r="$rx" 'BEGIN { printf "%.3f", r }')")
+  NOTES+=("$id, $c clients, calls in turn: each run's ratio $runs; all runs $(awk -v r="$rx" 'BEGIN { if (r == "n/a") print r; else printf "%.3f", r }')")
   # the verdict on the unrounded ratio, as in compare()
   row "$id" "$label$extra" "$c" "$(awk -v s="$sa" -v n="$nt" 'BEGIN { if (n) printf "%.2f ms", s / n; else print "n/a" }')" \
     "$(awk -v s="$sb" -v n="$nt" 'BEGIN { if (n) printf "%.2f ms", s / n; else print "n/a" }')" \
