@@ -38,6 +38,7 @@
 #include "guc.h"
 #include "login.h"
 #include "password.h"
+#include "phase_timing.h"
 #include "plan.h"
 #include "session.h"
 #include "token.h"
@@ -476,14 +477,17 @@ attempt_login(LoginAttempt *a, SessionTokens *tokens)
 	bool		needs_rehash = false;
 	bool		password_ok;
 	char	   *new_hash = NULL;
+	bool		throttled = source_is_throttled(a);
 
-	if (source_is_throttled(a))
+	PHASE_MARK(PHASE_THROTTLE);
+	if (throttled)
 	{
 		audit_attempt(a, "failure", "throttled", "warning", NULL);
 		return LOGIN_THROTTLED;
 	}
 
 	find_user(a);
+	PHASE_MARK(PHASE_FIND_USER);
 	if (!a->found)
 	{
 		password_dummy_verify(a->password, a->password_len);
@@ -493,9 +497,11 @@ attempt_login(LoginAttempt *a, SessionTokens *tokens)
 	}
 
 	look_up_device(a);
+	PHASE_MARK(PHASE_DEVICE);
 
 	/* Always the full verification, so that no branch is faster than a wrong password. */
 	password_ok = password_verify(a->password, a->password_len, a->password_hash, &needs_rehash);
+	PHASE_MARK(PHASE_VERIFY);
 
 	if (a->trusted ? a->device_locked : a->account_locked)
 	{
@@ -540,11 +546,13 @@ attempt_login(LoginAttempt *a, SessionTokens *tokens)
 		return LOGIN_LOCKED;
 	}
 
+	PHASE_MARK(PHASE_RECORD_SUCCESS);
 	/* record_success's UPDATE holds the user's row lock and saw the account active. */
 	session_create(&a->user_id, a->ip, a->has_ip, a->user_agent, a->device_type,
 				   a->device_name, a->trusted, true, tokens);
 	audit_attempt(a, "success", needs_rehash ? "password_rehashed" : "password", "info",
 				  &tokens->session_id);
+	PHASE_MARK(PHASE_LOGIN_AUDIT);
 	return LOGIN_OK;
 }
 
@@ -576,6 +584,7 @@ aeauth_login(PG_FUNCTION_ARGS)
 	bool		nulls[7];
 	text	   *pw;
 
+	PHASE_BEGIN();
 	version_require("1.4");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -606,6 +615,7 @@ aeauth_login(PG_FUNCTION_ARGS)
 	session_check_device_fields(a.device_type, a.device_name);
 
 	plan_connect();
+	PHASE_MARK(PHASE_ENTRY);
 	PG_TRY();
 	{
 		status = attempt_login(&a, &tokens);
@@ -616,6 +626,7 @@ aeauth_login(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	SPI_finish();
+	PHASE_END(status == LOGIN_OK);
 
 	memset(nulls, true, sizeof(nulls));
 	values[0] = CStringGetTextDatum(status_names[reported(status)]);

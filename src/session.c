@@ -27,6 +27,7 @@
 #include "version.h"
 #include "audit.h"
 #include "guc.h"
+#include "phase_timing.h"
 #include "plan.h"
 #include "session.h"
 #include "session_internal.h"
@@ -366,6 +367,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 								   &reasons);
 	appendStringInfoChar(&reasons, ']');
 	out->is_suspicious = out->risk_score > aeauth_session_risk_threshold;
+	PHASE_MARK(PHASE_SESSION_RISK);
 
 	/* Keep at most max_sessions_per_user live sessions: the new one plus the N-1 most recent. */
 	if (aeauth_max_sessions_per_user > 0)
@@ -394,6 +396,8 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 								"max_sessions_per_user", m, "info");
 		}
 	}
+
+	PHASE_MARK(PHASE_SESSION_EVICT);
 
 	out->refresh_expires_at = Min(now + USECS(aeauth_refresh_token_ttl_s), absolute);
 	out->access_expires_at = Min(now + USECS(aeauth_access_token_ttl_s), out->refresh_expires_at);
@@ -443,6 +447,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 	}
 	explicit_bzero(access_hash, sizeof(access_hash));
 	explicit_bzero(refresh_hash, sizeof(refresh_hash));
+	PHASE_MARK(PHASE_SESSION_INSERT);
 
 	initStringInfo(&meta);
 	appendStringInfo(&meta, "{\"risk_score\": %d, \"is_suspicious\": %s, \"risk_reasons\": %s,"
@@ -471,6 +476,7 @@ session_create(const pg_uuid_t *user_id, Datum ip, bool has_ip, const char *user
 		audit_log_event(&ev, NULL);
 	}
 	SPI_finish();
+	PHASE_MARK(PHASE_SESSION_AUDIT);
 }
 
 /* ------------------------------------------------------------------------------------------ */
