@@ -23,30 +23,14 @@ U=${U:-10000} C=${C:-2} R=${R:-2} S=${S:-8} SPU=${SESSIONS_PER_USER:-0}
 MS=${MS:-1024 4096 19456 65536}
 psql -qX -c "CREATE DATABASE bench"
 psql -qX -d bench -c "CREATE EXTENSION aeauth CASCADE" -c "SELECT count(*) FROM aeauth.run_maintenance()" >/dev/null
-for m in $MS; do
-  # each memory level's users hash at that level, so that no login rehashes
-  psql -qX -d bench <<SQL
-SET aeauth.argon2_memory_kib = $m;
-CREATE TABLE h$m AS SELECT aeauth.hash_password('bench password') AS h;
-INSERT INTO aeauth.users (id, email, username, password_hash)
-SELECT gen_random_uuid(), 'm${m}x' || g || '@x.com', 'm${m}x' || g, (SELECT h FROM h$m)
-  FROM generate_series(1, $U) g;
-SET session_replication_role = replica;   -- set-wise, as bench/run.sh loads them
-INSERT INTO aeauth.user_sessions (user_id, access_token_hash, refresh_token_hash, access_expires_at, expires_at, last_activity)
-SELECT u.id, sha256(convert_to('aea_' || u.id || '_' || g, 'UTF8')), sha256(convert_to('aer_' || u.id || '_' || g, 'UTF8')),
-       now() + interval '1 hour', now() + interval '30 days', now() - interval '1 minute'
-  FROM aeauth.users u, generate_series(1, $SPU) g
- WHERE u.username LIKE 'm${m}x%';
-SQL
-done
+# each memory level's users hash at that level, so that no login rehashes
+for m in $MS; do load_login_users bench "m${m}x" "$U" "$SPU" "$m"; done
 psql -qX -d bench -c "VACUUM ANALYZE"
 echo "| argon2 memory (KiB) | round | login ms | verify_password ms | ratio (+- s.e.) | login's own work (ms) |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
 for r in $(seq "$R"); do
   for m in $MS; do
-    out=$(PGOPTIONS="-c aeauth.argon2_memory_kib=$m" "$work/pair" bench "$C" "$S" 2 "$U" \
-      "sql:SELECT status FROM aeauth.login('m${m}x' || \$1, 'bench password', '10.0.0.0'::inet + \$2, 'bench-agent/1.0', 'desktop', 'bench')" \
-      "sql:SELECT aeauth.verify_password('bench password', h) FROM public.h$m")
+    out=$(l1_pair "$work/pair" bench "$C" "$S" "$U" "m${m}x" "$m")
     read -r ratio se _ am bm <<< "$out"
     awk -v m="$m" -v r="$r" -v a="$am" -v b="$bm" -v x="$ratio" -v e="$se" \
       'BEGIN { printf "| %s | %s | %.2f | %.2f | %.3f +- %.3f | %.2f |\n", m, r, a, b, x, e, a - b }'

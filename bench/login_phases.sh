@@ -21,26 +21,13 @@ U=${U:-100000} C=${C:-2} R=${R:-2} S=${S:-15} M=${M:-19456}
 psql -qX -c "CREATE DATABASE bench"
 # run_maintenance() makes the audit partitions, so that audit events take the direct way as in
 # the harness (without them they go the SQL way into the default partition).
-psql -qX -d bench -v ON_ERROR_STOP=1 >/dev/null <<SQL
-CREATE EXTENSION aeauth CASCADE;
-SELECT count(*) FROM aeauth.run_maintenance();
-SET aeauth.argon2_memory_kib = $M;
-CREATE TABLE h AS SELECT aeauth.hash_password('bench password') AS h;
-INSERT INTO aeauth.users (id, email, username, password_hash)
-SELECT gen_random_uuid(), 'u' || g || '@x.com', 'u' || g, (SELECT h FROM h) FROM generate_series(1, $U) g;
-SET session_replication_role = replica;   -- set-wise, as bench/run.sh loads them
-INSERT INTO aeauth.user_sessions (user_id, access_token_hash, refresh_token_hash, access_expires_at, expires_at, last_activity)
-SELECT u.id, sha256(convert_to('aea_' || u.id, 'UTF8')), sha256(convert_to('aer_' || u.id, 'UTF8')),
-       now() + interval '1 hour', now() + interval '30 days', now() - interval '1 minute'
-  FROM aeauth.users u;
-SQL
+psql -qX -d bench -c "CREATE EXTENSION aeauth CASCADE" -c "SELECT count(*) FROM aeauth.run_maintenance()" >/dev/null
+load_login_users bench u "$U" 1 "$M"
 psql -qX -d bench -c "VACUUM ANALYZE" >/dev/null
 log="$AEAUTH_PGDIR/server.log"
 for r in $(seq "$R"); do
   start=$(wc -l < "$log")
-  out=$(PGOPTIONS="-c aeauth.argon2_memory_kib=$M" "$work/pair" bench "$C" "$S" 2 "$U" \
-    "sql:SELECT status FROM aeauth.login('u' || \$1, 'bench password', '10.0.0.0'::inet + \$2, 'bench-agent/1.0', 'desktop', 'bench')" \
-    "sql:SELECT aeauth.verify_password('bench password', h) FROM public.h")
+  out=$(l1_pair "$work/pair" bench "$C" "$S" "$U" u "$M")
   read -r ratio se _ am bm <<< "$out"
   sleep 1   # the backends write their line as they exit
   echo "round $r: login $am ms, verify_password $bm ms, ratio $ratio +- $se (login's own work $(awk -v a="$am" -v b="$bm" 'BEGIN { printf "%.2f", a - b }') ms)"

@@ -47,6 +47,36 @@ build_pair() {
     -o "$1" bench/pair.c -lpq -lsodium -lm
 }
 
+# load_login_users DB PREFIX USERS SESSIONS_PER_USER ARGON2_KIB: for bench/login_*.sh, USERS
+# users PREFIX1... (emails PREFIX1@x.com) sharing one argon2id hash of 'bench password' made at
+# ARGON2_KIB and kept in public.h_PREFIX, each with SESSIONS_PER_USER live sessions, set-wise
+# as bench/run.sh loads them.  Make the audit partitions first (run_maintenance()), or the login
+# audit rows go the SQL way into the default partition.
+load_login_users() {
+  psql -qX -v ON_ERROR_STOP=1 -d "$1" >/dev/null <<SQL
+SET aeauth.argon2_memory_kib = $5;
+CREATE TABLE public.h_$2 AS SELECT aeauth.hash_password('bench password') AS h;
+INSERT INTO aeauth.users (id, email, username, password_hash)
+SELECT gen_random_uuid(), '$2' || g || '@x.com', '$2' || g, (SELECT h FROM public.h_$2)
+  FROM generate_series(1, $3) g;
+SET session_replication_role = replica;
+INSERT INTO aeauth.user_sessions (user_id, access_token_hash, refresh_token_hash, access_expires_at, expires_at, last_activity)
+SELECT u.id, sha256(convert_to('aea_' || u.id || '_' || g, 'UTF8')), sha256(convert_to('aer_' || u.id || '_' || g, 'UTF8')),
+       now() + interval '1 hour', now() + interval '30 days', now() - interval '1 minute'
+  FROM aeauth.users u, generate_series(1, $4) g
+ WHERE u.username LIKE '$2%';
+SQL
+}
+
+# l1_pair PAIR DB CLIENTS SECONDS USERS PREFIX ARGON2_KIB: L1's two sides in turn (bench/pair.c
+# built at PAIR): a successful login of a random user of load_login_users' PREFIX, and one
+# verify_password of public.h_PREFIX's hash.  Prints pair's line: ratio se pairs a_ms b_ms.
+l1_pair() {
+  PGOPTIONS="-c aeauth.argon2_memory_kib=$7" "$1" "$2" "$3" "$4" 2 "$5" \
+    "sql:SELECT status FROM aeauth.login('$6' || \$1, 'bench password', '10.0.0.0'::inet + \$2, 'bench-agent/1.0', 'desktop', 'bench')" \
+    "sql:SELECT aeauth.verify_password('bench password', h) FROM public.h_$6"
+}
+
 # start_cluster [extra postgres -c settings...]
 # initdb + pg_ctl as user postgres in a private folder, listening only on a unix socket there.
 start_cluster() {

@@ -7,10 +7,9 @@
 
 #ifdef AEAUTH_PHASE_TIMING
 
-#include <time.h>
-
 #include "access/xact.h"
 #include "lib/stringinfo.h"
+#include "portability/instr_time.h"
 #include "storage/ipc.h"
 
 static const char *const phase_names[PHASE_COUNT] = {
@@ -39,10 +38,10 @@ static bool registered;
 static double
 now_ms(void)
 {
-	struct timespec ts;
+	instr_time	t;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
+	INSTR_TIME_SET_CURRENT(t);
+	return INSTR_TIME_GET_MILLISEC(t);
 }
 
 static void
