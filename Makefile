@@ -37,12 +37,35 @@ SHLIB_LINK += $(SANITIZE)
 # here (an environment variable would be ignored; `override` beats Makefile.global).
 override with_llvm = no
 
-EXTRA_CLEAN = results regression.diffs regression.out
+# The password helper (src/hasher/, README "aeauth.hash_helper"): a program of its own, built
+# with the library and installed beside it in pkglibdir; its source is outside src/*.c.
+HASHER      = src/hasher/aeauth_hasher
+HASHER_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra $(WERROR) -D_GNU_SOURCE -fPIE -fstack-protector-strong \
+              -D_FORTIFY_SOURCE=2
+HASHER_LDFLAGS = -pie -Wl,-z,relro,-z,now
+
+EXTRA_CLEAN = results regression.diffs regression.out $(HASHER)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(OBJS): $(AEAUTH_HEADERS)
+src/hasher.o: src/hasher/protocol.h
+
+all: $(HASHER)
+$(HASHER): src/hasher/aeauth_hasher.c src/hasher/protocol.h
+	$(CC) $(HASHER_CFLAGS) $(HASHER_LDFLAGS) -o $@ $< -lsodium
+
+install: install-hasher
+installdirs: installdirs-hasher
+uninstall: uninstall-hasher
+.PHONY: install-hasher installdirs-hasher uninstall-hasher
+installdirs-hasher:
+	$(MKDIR_P) '$(DESTDIR)$(pkglibdir)'
+install-hasher: $(HASHER) installdirs-hasher
+	$(INSTALL_PROGRAM) $(HASHER) '$(DESTDIR)$(pkglibdir)/aeauth_hasher'
+uninstall-hasher:
+	rm -f '$(DESTDIR)$(pkglibdir)/aeauth_hasher'
 
 .PHONY: test demo bench
 test:

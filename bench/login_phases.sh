@@ -4,7 +4,10 @@
 # (bench/pair.c, as the harness's L1), and each backend's per-phase averages from the server log.
 # U users (one session each, as at full scale), C clients, R rounds of S seconds, argon2 memory
 # M KiB (the default).  Prints per round the pair's ratio and each phase in ms per login.
+# HELPER: the aeauth.hash_helper values to run in turn within each round (default "on", the
+# default setting; HELPER="off on" compares argon2 in the backend with argon2 in the helper).
 #   PG_CONFIG=... AEAUTH_SKIP_APT=1 C=2 bash bench/login_phases.sh
+#   PG_CONFIG=... AEAUTH_SKIP_APT=1 C=2 R=3 HELPER="off on" bash bench/login_phases.sh
 # An experiment beside the harness, not part of it; it installs the timing build while it runs
 # and puts the normal build back when it ends.  bench/README.md "L1: where the time goes".
 set -euo pipefail
@@ -25,12 +28,12 @@ psql -qX -d bench -c "CREATE EXTENSION aeauth CASCADE" -c "SELECT count(*) FROM 
 load_login_users bench u "$U" 1 "$M"
 psql -qX -d bench -c "VACUUM ANALYZE" >/dev/null
 log="$AEAUTH_PGDIR/server.log"
-for r in $(seq "$R"); do
+for r in $(seq "$R"); do for mode in ${HELPER:-on}; do
   start=$(wc -l < "$log")
-  out=$(l1_pair "$work/pair" bench "$C" "$S" "$U" u "$M")
+  out=$(L1_PGOPTIONS="-c aeauth.hash_helper=$mode" l1_pair "$work/pair" bench "$C" "$S" "$U" u "$M")
   read -r ratio se _ am bm <<< "$out"
   sleep 1   # the backends write their line as they exit
-  echo "round $r: login $am ms, verify_password $bm ms, ratio $ratio +- $se (login's own work $(awk -v a="$am" -v b="$bm" 'BEGIN { printf "%.2f", a - b }') ms)"
+  echo "round $r, hash_helper $mode: login $am ms, verify_password $bm ms, ratio $ratio +- $se (login's own work $(awk -v a="$am" -v b="$bm" 'BEGIN { printf "%.2f", a - b }') ms)"
   # weighted by each backend's logins; everything but the hash, and the sum of the phases
   tail -n +"$((start + 1))" "$log" | grep -o 'aeauth login phases: .*' | awk '
     { n = 0; for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "logins") { n = kv[2]; tot += n }
@@ -39,4 +42,4 @@ for r in $(seq "$R"); do
           printf "  | phase | ms per login |\n  | --- | ---: |\n"
           for (i = 1; i <= k; i++) { v = ms[order[i]] / tot; printf "  | %s | %.3f |\n", order[i], v; if (order[i] != "verify") own += v }
           printf "  | all but verify | %.3f |\n  (%d logins)\n", own, tot }'
-done
+done; done

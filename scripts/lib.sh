@@ -71,8 +71,9 @@ SQL
 # l1_pair PAIR DB CLIENTS SECONDS USERS PREFIX ARGON2_KIB: L1's two sides in turn (bench/pair.c
 # built at PAIR): a successful login of a random user of load_login_users' PREFIX, and one
 # verify_password of public.h_PREFIX's hash.  Prints pair's line: ratio se pairs a_ms b_ms.
+# L1_PGOPTIONS: more settings for both sides (e.g. -c aeauth.hash_helper=off).
 l1_pair() {
-  PGOPTIONS="-c aeauth.argon2_memory_kib=$7" "$1" "$2" "$3" "$4" 2 "$5" \
+  PGOPTIONS="-c aeauth.argon2_memory_kib=$7 ${L1_PGOPTIONS:-}" "$1" "$2" "$3" "$4" 2 "$5" \
     "sql:SELECT status FROM aeauth.login('$6' || \$1, 'bench password', '10.0.0.0'::inet + \$2, 'bench-agent/1.0', 'desktop', 'bench')" \
     "sql:SELECT aeauth.verify_password('bench password', h) FROM public.h_$6"
 }

@@ -10,7 +10,8 @@
 #               gcc's libasan preloaded, followed by test/asan/swift_demangle_stub.c (without it
 #               the preloaded runtime deadlocks in glibc's locale lock before main: README
 #               "Sanitizers and valgrind").
-#   --valgrind  run the server under valgrind memcheck (--trace-children=yes; suppressions:
+#   --valgrind  run the server under valgrind memcheck (--trace-children=yes, except the password
+#               helper aeauth_hasher, which is not PostgreSQL code; suppressions:
 #               test/valgrind/postgresql-15.supp, PostgreSQL 15's own src/tools/valgrind.supp, and
 #               test/valgrind/aeauth.supp, plus $VALGRIND_SUPP if set); any valgrind error fails
 #               the run.  Slow: README "Sanitizers and valgrind" gives the documented selection.
@@ -54,7 +55,7 @@ if [ "${1:-}" = "--valgrind" ]; then
   if [ -n "${VALGRIND_SUPP:-}" ]; then supp="$supp --suppressions=$VALGRIND_SUPP"; fi
   cat >"$AEAUTH_VG_DIR/postgres" <<WRAPPER
 #!/bin/sh
-exec valgrind --quiet --trace-children=yes --track-origins=yes --read-var-info=no \\
+exec valgrind --quiet --trace-children=yes --trace-children-skip='*/aeauth_hasher' --track-origins=yes --read-var-info=no \\
   --num-callers=30 $supp --log-file=$AEAUTH_VG_DIR/vg.%p.log "$PGBIN/postgres" "\$@"
 WRAPPER
   chmod 755 "$AEAUTH_VG_DIR/postgres"

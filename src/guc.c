@@ -16,6 +16,7 @@
 
 int			aeauth_argon2_memory_kib = 19456;
 int			aeauth_argon2_iterations = 2;
+bool		aeauth_hash_helper = true;
 int			aeauth_password_min_length = 8;
 int			aeauth_max_failed_attempts = 5;
 int			aeauth_lockout_base_ms = 60 * 1000;
@@ -49,6 +50,15 @@ GucInit(void)
 							2, 1, 64,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("aeauth.hash_helper",
+							 "Compute argon2id hashes and verifications in a helper process.",
+							 "One aeauth_hasher process per backend, started on its first hash; "
+							 "off: the backend calls libsodium itself (same result, slower logins on some VMs).",
+							 &aeauth_hash_helper,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("aeauth.password_min_length",
 							"Minimum password length, in characters after NFKC normalization.",

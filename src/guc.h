@@ -6,6 +6,7 @@
 
 extern int	aeauth_argon2_memory_kib;
 extern int	aeauth_argon2_iterations;
+extern bool aeauth_hash_helper;
 extern int	aeauth_password_min_length;
 extern int	aeauth_max_failed_attempts;
 extern int	aeauth_lockout_base_ms;

@@ -23,6 +23,7 @@
 
 #include "aeauth.h"
 #include "guc.h"
+#include "hasher.h"
 #include "parse.h"
 #include "password.h"
 #include "plan.h"
@@ -256,13 +257,17 @@ password_check_policy(const char *password, size_t len, const char *username, co
 	MemoryContextDelete(cxt);
 }
 
-/* argon2id with the given parameters into out (crypto_pwhash_STRBYTES). */
+/* argon2id with the given parameters into out (crypto_pwhash_STRBYTES), helper or here. */
 static void
 argon2id_hash(char out[crypto_pwhash_STRBYTES], const char *pw, size_t len, int t_cost,
 			  int m_kib)
 {
-	if (crypto_pwhash_str_alg(out, pw, len, (unsigned long long) t_cost,
-							  (size_t) m_kib * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0)
+	bool		hashed;
+
+	if (!hasher_hash(out, pw, len, t_cost, m_kib, &hashed))
+		hashed = crypto_pwhash_str_alg(out, pw, len, (unsigned long long) t_cost,
+									   (size_t) m_kib * 1024, crypto_pwhash_ALG_ARGON2ID13) == 0;
+	if (!hashed)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("aeauth: argon2id hashing failed"),
@@ -362,12 +367,18 @@ password_needs_rehash(const char *stored_hash, bool *usable)
 	return kind == PASSWORD_HASH_ARGON2ID && weaker_than_current(&ap);
 }
 
-/* libsodium's verification of one candidate; the stored string is copied to a full buffer. */
+/*
+ * libsodium's verification of one candidate, in the helper process (hasher.c) or else here; the
+ * stored string is copied to a full buffer.
+ */
 static bool
 argon2id_check(const char *stored, const char *pw, size_t len)
 {
 	char		buf[crypto_pwhash_STRBYTES];
+	bool		match;
 
+	if (hasher_verify(stored, pw, len, &match))
+		return match;
 	memset(buf, 0, sizeof(buf));
 	strlcpy(buf, stored, sizeof(buf));
 	return crypto_pwhash_str_verify(buf, pw, len) == 0;
