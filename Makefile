@@ -41,7 +41,7 @@ override with_llvm = no
 # with the library and installed beside it in pkglibdir; its source is outside src/*.c.
 HASHER      = src/hasher/aeauth_hasher
 HASHER_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra $(WERROR) -D_GNU_SOURCE -fPIE -fstack-protector-strong \
-              -D_FORTIFY_SOURCE=2
+              -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
 HASHER_LDFLAGS = -pie -Wl,-z,relro,-z,now
 
 EXTRA_CLEAN = results regression.diffs regression.out $(HASHER)

@@ -10,9 +10,9 @@
  *
  * Protocol: hasher/protocol.h.  stdin carries requests, stdout answers; nothing else is open.
  * The program exits on end of input, on a malformed request, or when its parent dies; it
- * ignores the signals PostgreSQL sends to a backend's whole process group for reloads and
- * cancels (the backend itself kills this process if it gives up on an answer) and dies on
- * SIGTERM, SIGQUIT and SIGKILL like the backend.  Passwords are wiped after each request and
+ * ignores SIGINT, which PostgreSQL sends to a backend's whole process group to cancel its query
+ * (the backend itself kills this process if it gives up on an answer), and SIGHUP, SIGUSR1 and
+ * SIGUSR2, and dies on SIGTERM, SIGQUIT and SIGKILL (sent to the group) like the backend.  Passwords are wiped after each request and
  * the process is not dumpable (no core files, no ptrace by other processes of the same user).
  */
 #include <signal.h>
@@ -67,15 +67,23 @@ serve_one(void)
 int
 main(void)
 {
+	sigset_t	none;
 	int			rc = 0;
 
 	(void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() == 1)
 		return 1;
+	/*
+	 * The backend starts this with these four blocked: ignore them, then unblock everything
+	 * (one that came in between is discarded).
+	 */
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	signal(SIGUSR2, SIG_IGN);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+		return 1;
 	if (sodium_init() < 0)
 		return 1;
 

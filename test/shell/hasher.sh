@@ -3,10 +3,10 @@
 # connections: what it inherits (descriptors, environment, arguments), that its answers are the
 # backend's answers both ways, and that nothing can make a backend take an answer that is not
 # the answer to its own request: a helper killed between and during requests, a verification
-# cancelled by statement_timeout and by pg_cancel_backend followed by a wrong password, helpers
-# that answer with another nonce, another magic or a status that means nothing, a missing
-# helper (the backend hashes itself), a reload, and no helper left after a disconnect or a
-# terminate.  Swaps the installed helper for fakes and puts it back (needs root, as
+# cancelled by statement_timeout and by pg_cancel_backend followed by a wrong password, a
+# stopped helper, helpers that answer with another nonce, another magic or a status that means
+# nothing, a missing helper (the backend hashes itself), a reload and an idle cancel (the helper
+# stays), no helper left after a disconnect or a terminate, and single-user mode.  Swaps the installed helper for fakes and puts it back (needs root, as
 # scripts/test.sh).  Expects PGHOST/PGPORT/PGUSER (scripts/test.sh) and PG_CONFIG.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,7 +28,7 @@ trap cleanup EXIT
 n=0
 check() { n=$((n + 1)); if [ "$2" = "$3" ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; echo "#   got '$2', want '$3'"; fi; }
 
-echo "1..28"
+echo "1..31"
 psql -qXAt -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 psqlq -c "CREATE EXTENSION aeauth CASCADE" >/dev/null
 # helpers(PID): the aeauth_hasher children of a backend, space-separated, in pid order.
@@ -100,8 +100,9 @@ check "helper on: a hash the backend made itself verifies in the helper" \
   "$(run 7 "SELECT aeauth.verify_password('staple battery horse', '$H2')")" "t"
 
 psqlq -c "SELECT pg_reload_conf()" >/dev/null
+psqlq -c "SELECT pg_cancel_backend($ba)" >/dev/null
 sleep 0.5
-check "a reload (SIGHUP to the backend's process group) leaves the helper running" \
+check "a reload, and a cancel of the idle backend (SIGINT to its process group), leave the helper running" \
   "$(helper_of "$ba")" "$ha"
 
 # --- Killed helpers ---------------------------------------------------------------------------
@@ -116,7 +117,7 @@ send 7 "SELECT 'mid-kill', aeauth.verify_password('correct horse battery', :'SLO
 if wait_extension hasher_a; then kill -9 "$ha2"; fi
 check "helper killed during a verification: the backend computes that answer itself" \
   "$(run 7 "SELECT 1" | grep mid-kill)" "mid-kill|t"
-check "the server log says so" "$(log_has 'password helper ended without answering')" t
+check "the server log says so" "$(log_has 'password helper did not take the request or ended without answering')" t
 
 # --- Cancelled verifications ------------------------------------------------------------------
 run 7 "SELECT aeauth.verify_password('x', :'H')" >/dev/null
@@ -134,6 +135,14 @@ check "pg_cancel_backend during a verification cancels it" "$(grep -c 'canceling
 check "after pg_cancel_backend a wrong password fails and the right one matches; the old helper is gone" \
   "$(grep after-cancel <<<"$out")/$(gone "$ha4" && echo gone)" "after-cancel|f|t/gone"
 
+ha6=$(run 7 "SELECT aeauth.verify_password('x', :'H')" >/dev/null; helper_of "$ba"); ha6=${ha6:-none}
+kill -STOP "$ha6" 2>/dev/null || true
+out=$(run 7 "SET statement_timeout = '500ms'"; run 7 "SELECT aeauth.verify_password('correct horse battery', :'H')"; run 7 "RESET statement_timeout")
+check "a stopped helper (SIGSTOP) cannot hold the backend: statement_timeout ends the call" \
+  "$(grep -c 'canceling statement due to statement timeout' <<<"$out")" 1
+check "the stopped helper is killed and reaped; the next verification is right" \
+  "$(gone "$ha6" && echo gone)/$(run 7 "SELECT aeauth.verify_password('wrong', :'H')")" "gone/f"
+
 # --- Helpers that answer wrongly, and none -----------------------------------------------------
 fake() {   # fake MODE: installs a fake helper (test/fixtures/fake_hasher.c) in place of the real one
   gcc -Wall -Wextra -Werror -DFAKE_"$1" -o "$tmp/fake" test/fixtures/fake_hasher.c
@@ -149,7 +158,8 @@ check "the server log names the answer that was not for the request" "$(log_has 
 rm -f "$installed"
 check "no helper installed: the backend hashes and verifies itself" \
   "$(psqlq -c "SELECT aeauth.verify_password('wrong', '$H'), aeauth.verify_password('correct horse battery', '$H'), aeauth.verify_password('x', aeauth.hash_password('correct horse battery'))")" "f|t|f"
-check "the server log says the helper could not start" "$(log_has 'could not start password helper')" t
+check "the server log says the helper could not be started, and after three tries that the backend stopped trying" \
+  "$(log_has 'aeauth_hasher" could not be started: No such file or directory')/$(log_has 'This backend hashes passwords itself from now on')" t/t
 mv -f "$tmp/real" "$installed"
 
 # --- No helper outlives its backend -----------------------------------------------------------
@@ -159,3 +169,13 @@ check "a disconnect ends the backend's helper" "$(gone "$ha5" && echo gone)" gon
 hb=$(run 8 "SET aeauth.hash_helper = on"; run 8 "SELECT aeauth.verify_password('x', :'H')" >/dev/null; helper_of "$(backend_of hasher_b)")
 psqlq -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'hasher_b'" >/dev/null
 check "pg_terminate_backend ends the backend's helper" "$([ -n "$hb" ] && gone "$hb" && echo gone)" gone
+
+# --- Single-user mode (no postmaster to watch) -------------------------------------------------
+mkdir "$tmp/single"; chown postgres: "$tmp/single"
+runuser -u postgres -- "$("${PG_CONFIG:-pg_config}" --bindir)/initdb" -D "$tmp/single/data" -U postgres -A trust \
+  --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
+out=$(printf '%s\n' "CREATE EXTENSION aeauth CASCADE;" \
+  "SELECT aeauth.verify_password('correct horse battery', aeauth.hash_password('correct horse battery')) AS r1, aeauth.verify_password('wrong', aeauth.hash_password('correct horse battery')) AS r2;" |
+  runuser -u postgres -- "$("${PG_CONFIG:-pg_config}" --bindir)/postgres" --single -D "$tmp/single/data" -j postgres 2>&1 || true)
+check "single-user mode: hashes and verifies through the helper, no error" \
+  "$(grep -oE 'r[12] = "[tf]"' <<<"$out" | tr '\n' ' ')$(grep -c ERROR <<<"$out")" 'r1 = "t" r2 = "f" 0'
