@@ -739,8 +739,9 @@ if want memory; then
     log "memory: 10,000 logins in one backend (argon2id m=1024 KiB, t=1)"
     # /proc/self/status of the backend itself: VmHWM is the peak resident set (it counts the
     # shared buffers the backend touched, which grow with the pages it has visited), RssAnon its
-    # private memory; plus PostgreSQL's own account of its memory contexts.
-    rss() { echo "SELECT '$1', (regexp_match(st, 'RssAnon:\\s+(\\d+)'))[1], (regexp_match(st, 'VmRSS:\\s+(\\d+)'))[1], (regexp_match(st, 'VmHWM:\\s+(\\d+)'))[1], (SELECT sum(total_bytes)::bigint / 1024 FROM pg_backend_memory_contexts) FROM pg_read_file('/proc/self/status') st;"; }
+    # private memory; plus PostgreSQL's own account of its memory contexts; and the RssAnon of
+    # the backend's password helper (aeauth.hash_helper: its child aeauth_hasher), 0 if none.
+    rss() { echo "SELECT '$1', (regexp_match(st, 'RssAnon:\\s+(\\d+)'))[1], (regexp_match(st, 'VmRSS:\\s+(\\d+)'))[1], (regexp_match(st, 'VmHWM:\\s+(\\d+)'))[1], (SELECT sum(total_bytes)::bigint / 1024 FROM pg_backend_memory_contexts), (SELECT coalesce(sum((regexp_match(pg_read_file(format('/proc/%s/status', c), 0, 8192, true), 'RssAnon:\\s+(\\d+)'))[1]::int), 0) FROM regexp_split_to_table(btrim(pg_read_file(format('/proc/%s/task/%s/children', pg_backend_pid(), pg_backend_pid()), 0, 4096, true), E' \\n'), '\\s+') c WHERE c <> '' AND pg_read_file(format('/proc/%s/comm', c), 0, 64, true) = E'aeauth_hasher\\n') FROM pg_read_file('/proc/self/status') st;"; }
     {
       echo '\o /dev/null'
       for i in $(seq 1 10000); do
@@ -750,13 +751,15 @@ if want memory; then
       echo '\o'
     } > "$work/mem.sql"
     q wal -F ' ' -f "$work/mem.sql" > "$work/mem.out"
-    read -r _ anon100 rss100 _ ctx100 < <(grep '^at100 ' "$work/mem.out")
-    read -r _ anon10k rss10k hwm ctx10k < <(grep '^at10000 ' "$work/mem.out")
+    read -r _ anon100 rss100 _ ctx100 helper100 < <(grep '^at100 ' "$work/mem.out")
+    read -r _ anon10k rss10k hwm ctx10k helper10k < <(grep '^at10000 ' "$work/mem.out")
     maxanon=$(awk '/^at/ { if ($2 > m) m = $2 } END { print m + 0 }' "$work/mem.out")
     row M1 "backend private memory (RssAnon KiB) after 10,000 logins vs after the first 100 (argon2id m=1024 KiB, t=1)" 1 \
       "$anon10k" "$anon100" "$(ratio "$anon10k" "$anon100")" "<=1.1" "$(verdict "$(ratio "$anon10k" "$anon100")" "<=1.1")"
     row M2 "backend memory contexts (KiB) after 10,000 logins vs after 100" 1 \
       "$ctx10k" "$ctx100" "$(ratio "$ctx10k" "$ctx100")" "<=1.1" "$(verdict "$(ratio "$ctx10k" "$ctx100")" "<=1.1")"
+    row M4 "the backend's password helper (aeauth_hasher) private memory (RssAnon KiB) after 10,000 logins vs after 100" 1 \
+      "$helper10k" "$helper100" "$(ratio "$helper10k" "$helper100")" "<=1.1" "$(verdict "$(ratio "$helper10k" "$helper100")" "<=1.1")"
     row M3 "backend peak RSS during 10,000 logins (VmHWM KiB, with touched shared buffers; peak RssAnon $maxanon KiB) vs RSS after 100" 1 \
       "$hwm" "$rss100" "$(ratio "$hwm" "$rss100")" info "-"
   else
