@@ -171,11 +171,13 @@ psqlq -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE applicati
 check "pg_terminate_backend ends the backend's helper" "$([ -n "$hb" ] && gone "$hb" && echo gone)" gone
 
 # --- Single-user mode (no postmaster to watch) -------------------------------------------------
+# AEAUTH_SERVER_ENV: as for the cluster (scripts/test.sh --sanitize=address preloads libasan).
+# shellcheck disable=SC2086
 mkdir "$tmp/single"; chown postgres: "$tmp/single"
 runuser -u postgres -- "$("${PG_CONFIG:-pg_config}" --bindir)/initdb" -D "$tmp/single/data" -U postgres -A trust \
   --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
 out=$(printf '%s\n' "CREATE EXTENSION aeauth CASCADE;" \
   "SELECT aeauth.verify_password('correct horse battery', aeauth.hash_password('correct horse battery')) AS r1, aeauth.verify_password('wrong', aeauth.hash_password('correct horse battery')) AS r2;" |
-  runuser -u postgres -- "$("${PG_CONFIG:-pg_config}" --bindir)/postgres" --single -D "$tmp/single/data" -j postgres 2>&1 || true)
+  runuser -u postgres -- env ${AEAUTH_SERVER_ENV:-} "$("${PG_CONFIG:-pg_config}" --bindir)/postgres" --single -D "$tmp/single/data" -j postgres 2>&1 || true)
 check "single-user mode: hashes and verifies through the helper, no error" \
   "$(grep -oE 'r[12] = "[tf]"' <<<"$out" | tr '\n' ' ')$(grep -c ERROR <<<"$out")" 'r1 = "t" r2 = "f" 0'
