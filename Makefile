@@ -57,12 +57,10 @@ $(HASHER): src/hasher/aeauth_hasher.c src/hasher/protocol.h
 	$(CC) $(HASHER_CFLAGS) $(HASHER_LDFLAGS) -o $@ $< -lsodium
 
 install: install-hasher
-installdirs: installdirs-hasher
 uninstall: uninstall-hasher
-.PHONY: install-hasher installdirs-hasher uninstall-hasher
-installdirs-hasher:
+.PHONY: install-hasher uninstall-hasher
+install-hasher: $(HASHER)
 	$(MKDIR_P) '$(DESTDIR)$(pkglibdir)'
-install-hasher: $(HASHER) installdirs-hasher
 	$(INSTALL_PROGRAM) $(HASHER) '$(DESTDIR)$(pkglibdir)/aeauth_hasher'
 uninstall-hasher:
 	rm -f '$(DESTDIR)$(pkglibdir)/aeauth_hasher'
